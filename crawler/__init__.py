@@ -1,0 +1,1 @@
+"""Collection: Scrapy spiders, the manifest ingester and the bundled sample site."""

@@ -1,0 +1,103 @@
+"""Item pipelines: small, one job each."""
+
+from __future__ import annotations
+
+import logging
+
+from scrapy import signals
+
+from crawler.items import DocumentItem, FetchErrorItem
+from db import store
+from db.connection import open_db
+from db.states import registry
+
+logger = logging.getLogger(__name__)
+
+
+def document_from_item(item: DocumentItem, spider: str, run_id: int | None) -> store.Document:
+    return store.Document(
+        text=item.text,
+        url=item.url,
+        state=item.state,
+        speaker=item.speaker,
+        date=item.date,
+        title=item.title,
+        forum=item.forum,
+        doc_type=item.doc_type,
+        language=item.language,
+        speaker_role=item.speaker_role,
+        on_behalf_of=item.on_behalf_of,
+        sections=item.sections,
+        spider=spider,
+        provenance=item.provenance,
+        crawl_run_id=run_id,
+    )
+
+
+class ResolveStatePipeline:
+    """Map the speaker's name to an iso3 code; an unknown speaker stays unresolved."""
+
+    def process_item(self, item):
+        if isinstance(item, DocumentItem) and item.state is None:
+            item.state = registry().resolve(item.speaker)
+            if item.state is None:
+                logger.warning("unresolved speaker speaker=%r url=%s", item.speaker, item.url)
+        return item
+
+
+class StorePipeline:
+    """Write documents and fetch errors to the working database and record the run."""
+
+    def __init__(self, crawler) -> None:
+        self.crawler = crawler
+        self.db_path = crawler.settings.get("NORMWATCH_DB")
+        self.new = self.seen = self.errors = 0
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def open_spider(self) -> None:
+        spider = self.crawler.spider
+        self.db = open_db(self.db_path)
+        base_url = getattr(spider, "base_url", None)
+        self.run_id = store.start_crawl_run(self.db, spider.name, {"base_url": base_url})
+        logger.info("crawl run started run_id=%s db=%s", self.run_id, self.db_path)
+
+    def process_item(self, item):
+        if isinstance(item, DocumentItem):
+            self._store_document(item)
+        elif isinstance(item, FetchErrorItem):
+            self._store_error(item)
+        return item
+
+    def _store_document(self, item: DocumentItem) -> None:
+        if not item.text.strip():
+            self._store_error(FetchErrorItem(url=item.url, reason="empty_text"))
+            return
+        document = document_from_item(item, self.crawler.spider.name, self.run_id)
+        self.seen += 1
+        if store.insert_document(self.db, document):
+            self.new += 1
+
+    def _store_error(self, item: FetchErrorItem) -> None:
+        self.errors += 1
+        store.record_fetch_error(
+            self.db,
+            url=item.url,
+            reason=item.reason,
+            status=item.status,
+            detail=item.detail,
+            crawl_run_id=self.run_id,
+        )
+
+    def spider_closed(self, spider, reason: str) -> None:
+        store.finish_crawl_run(
+            self.db, self.run_id, reason=reason, new=self.new, seen=self.seen, errors=self.errors
+        )
+        logger.info(
+            "crawl run finished run_id=%s reason=%s new=%s seen=%s errors=%s",
+            self.run_id, reason, self.new, self.seen, self.errors,
+        )
+        self.db.close()

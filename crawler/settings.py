@@ -1,0 +1,48 @@
+"""Scrapy settings for NormWatch.
+
+Each non-default value names Scrapy's default and why we differ. Settings
+prefixed NORMWATCH_ or ending in _BASE_URL are ours.
+"""
+
+BOT_NAME = "normwatch"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Where documents go (ours). `pipeline.py --db` overrides it.
+NORMWATCH_DB = "data/normwatch.db"
+
+# Base URLs of the sources (ours): the real sites by default; the demo and the
+# tests point them at the bundled sample site on 127.0.0.1.
+CCDCOE_BASE_URL = "https://cyberlaw.ccdcoe.org"
+
+# Default "Scrapy/VERSION (+https://scrapy.org)": sites should know who we are.
+USER_AGENT = "NormWatch/0.1 (research crawler; +https://github.com/normwatch/normwatch)"
+
+# Default False: government and UN sites publish robots.txt; we obey it.
+ROBOTSTXT_OBEY = True
+
+# Default 8 per domain: one request at a time per host, politely spaced.
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+# Default 0: SOURCES.md asks for 2-5 s per host; spiders may raise it.
+DOWNLOAD_DELAY = 2
+# Default False: back off further when a site slows down.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2
+
+# Default 1 GiB: statements, even long PDFs, stay under 50 MB.
+DOWNLOAD_MAXSIZE = 50 * 1024 * 1024
+# Default 180 s.
+DOWNLOAD_TIMEOUT = 60
+
+# Default True: the telnet console is a listening port nobody needs here.
+TELNETCONSOLE_ENABLED = False
+
+# Default "INFO"; the CLI lowers it unless --verbose.
+LOG_LEVEL = "INFO"
+
+ITEM_PIPELINES = {
+    "crawler.pipelines.ResolveStatePipeline": 100,
+    "crawler.pipelines.StorePipeline": 900,
+}
+
+FEED_EXPORT_ENCODING = "utf-8"

@@ -1,0 +1,1 @@
+"""NormWatch spiders, one module per source (`scrapy list` shows them)."""

@@ -1,0 +1,1 @@
+"""The NormWatch database: schema, reference data, writes and publication."""

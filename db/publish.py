@@ -1,0 +1,46 @@
+"""Build the publishable database file atomically.
+
+VACUUM INTO a temporary file beside the target, check it, switch it to a
+rollback journal (readers of a downloaded file need no -wal companion), then
+os.replace: a reader sees the complete old file or the complete new one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from pathlib import Path
+
+
+class PublishError(RuntimeError):
+    pass
+
+
+def publish(working_db: str | Path, out: str | Path) -> Path:
+    working_db, out = Path(working_db), Path(out)
+    if not working_db.exists():
+        raise PublishError(f"no working database at {working_db}: run crawl/ingest and process first")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    try:
+        with contextlib.closing(sqlite3.connect(working_db)) as source:
+            source.execute("VACUUM INTO ?", [str(temporary)])
+        with contextlib.closing(sqlite3.connect(temporary)) as built:
+            built.execute("PRAGMA journal_mode = DELETE")
+            check_database(built)
+        os.replace(temporary, out)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return out
+
+
+def check_database(conn: sqlite3.Connection) -> None:
+    """Integrity and foreign keys must be clean before a file is published."""
+    integrity = conn.execute("PRAGMA integrity_check").fetchall()
+    if integrity != [("ok",)]:
+        raise PublishError(f"integrity_check failed: {integrity[:5]}")
+    dangling = conn.execute("PRAGMA foreign_key_check").fetchall()
+    if dangling:
+        raise PublishError(f"foreign_key_check found {len(dangling)} dangling rows, e.g. {dangling[:3]}")

@@ -1,0 +1,221 @@
+"""Schema of the NormWatch database, as sqlite-utils migrations.
+
+Table and column names here are a contract with Datasette queries, the
+published file and other tools: extend by adding a migration, never by
+editing an applied one.
+"""
+
+from __future__ import annotations
+
+import sqlite_utils
+from sqlite_utils.migrations import Migrations
+
+from db.connection import write_transaction
+
+migrations = Migrations("normwatch")
+
+STANCES = ("support", "oppose", "qualified", "mention")
+
+
+@migrations()
+def m001_reference_tables(db: sqlite_utils.Database) -> None:
+    db["states"].create(
+        {
+            "iso3": str,
+            "name": str,
+            "short_name": str,
+            "aliases": str,  # JSON array
+            "un_member": int,
+            "observer": int,
+            "region": str,
+            "subregion": str,
+            "groups": str,  # JSON array, e.g. ["EU", "NATO"]
+            "capital": str,
+            "latitude": float,
+            "longitude": float,
+        },
+        pk="iso3",
+    )
+    db["norms"].create(
+        {
+            "id": str,
+            "family": str,
+            "label": str,
+            "description": str,
+            "source": str,
+            "examples": str,  # JSON array
+        },
+        pk="id",
+    )
+
+
+@migrations()
+def m002_crawl_tables(db: sqlite_utils.Database) -> None:
+    db["crawl_runs"].create(
+        {
+            "id": int,
+            "spider": str,
+            "started_at": str,
+            "finished_at": str,
+            "finish_reason": str,
+            "documents_new": int,
+            "documents_seen": int,
+            "errors": int,
+            "settings": str,  # JSON: base URL and other non-default settings
+        },
+        pk="id",
+    )
+    db["documents"].create(
+        {
+            "id": str,  # content-derived, see db.store.document_id
+            "url": str,
+            "state": str,  # speaking entity, iso3; NULL when the speaker is unresolved
+            "speaker": str,  # the speaker as the source names it
+            "speaker_role": str,
+            "on_behalf_of": str,
+            "date": str,  # YYYY-MM-DD, or YYYY when the source gives only a year
+            "title": str,
+            "forum": str,
+            "doc_type": str,
+            "language": str,
+            "text": str,
+            "text_sha256": str,
+            "sections": str,  # JSON [{"heading", "char_start", "char_end"}]: topic hints
+            "spider": str,  # the spider, or "ingest"
+            "crawl_run_id": int,
+            "fetched_at": str,
+            "provenance": str,  # official | secretariat summary | unofficial transcript | synthetic-sample
+        },
+        pk="id",
+        foreign_keys=[("state", "states", "iso3"), ("crawl_run_id", "crawl_runs", "id")],
+    )
+    db["documents"].create_index(["state"])
+    db["documents"].create_index(["url"])
+    db["documents"].create_index(["date"])
+    db["fetch_errors"].create(
+        {
+            "id": int,
+            "crawl_run_id": int,
+            "url": str,
+            "reason": str,  # short code: http_404, dns, timeout, robots, empty, parse, ...
+            "status": int,
+            "detail": str,
+            "recorded_at": str,
+        },
+        pk="id",
+        foreign_keys=[("crawl_run_id", "crawl_runs", "id")],
+    )
+
+
+@migrations()
+def m003_analysis_tables(db: sqlite_utils.Database) -> None:
+    db["sentences"].create(
+        {
+            "id": str,  # "<document_id>-<position>"
+            "document_id": str,
+            "position": int,
+            "text": str,
+            "text_sha256": str,
+            "char_start": int,
+            "char_end": int,
+            "section": str,  # heading of the source section, a topic hint
+        },
+        pk="id",
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+    db["sentences"].create_index(["document_id", "position"], unique=True)
+    db["stances"].create(
+        {
+            "sentence_id": str,
+            "document_id": str,
+            "state": str,
+            "norm_id": str,
+            "stance": str,
+            "confidence": float,
+            "method": str,
+            "cue": str,
+        },
+        pk=("sentence_id", "norm_id"),
+        foreign_keys=[
+            ("sentence_id", "sentences", "id"),
+            ("document_id", "documents", "id"),
+            ("state", "states", "iso3"),
+            ("norm_id", "norms", "id"),
+        ],
+    )
+    for column in ("document_id", "norm_id", "state"):
+        db["stances"].create_index([column])
+    db["embeddings"].create(
+        {"sentence_id": str, "model": str, "text_sha256": str, "vector": bytes},
+        pk=("sentence_id", "model"),
+        foreign_keys=[("sentence_id", "sentences", "id")],
+    )
+    db["embeddings"].create_index(["model", "text_sha256"])
+    db["analysed_documents"].create(
+        {"document_id": str, "text_sha256": str, "nlp_version": str, "analysed_at": str},
+        pk="document_id",
+        foreign_keys=[("document_id", "documents", "id")],
+    )
+
+
+@migrations()
+def m004_views(db: sqlite_utils.Database) -> None:
+    # One row per document and norm: the decisive sentence is the most
+    # confident one that takes a position; a bare mention only when none does.
+    db.create_view(
+        "document_stances",
+        """
+        WITH ranked AS (
+          SELECT st.document_id, st.state, st.norm_id, st.stance, st.confidence,
+                 st.sentence_id,
+                 row_number() OVER (
+                   PARTITION BY st.document_id, st.norm_id
+                   ORDER BY st.stance <> 'mention' DESC, st.confidence DESC, s.position
+                 ) AS rank
+          FROM stances st JOIN sentences s ON s.id = st.sentence_id
+        )
+        SELECT document_id, state, norm_id, stance, confidence,
+               sentence_id AS evidence_sentence_id
+        FROM ranked WHERE rank = 1
+        """,
+    )
+    # A state's current stance per norm: the latest dated document decides.
+    db.create_view(
+        "positions",
+        """
+        WITH dated AS (
+          SELECT ds.*, d.date,
+                 row_number() OVER w_latest AS rank,
+                 count(*) OVER w_all AS documents,
+                 min(d.date) OVER w_all AS first_date,
+                 max(d.date) OVER w_all AS last_date
+          FROM document_stances ds JOIN documents d ON d.id = ds.document_id
+          WHERE ds.state IS NOT NULL
+          WINDOW w_all AS (PARTITION BY ds.state, ds.norm_id),
+                 w_latest AS (PARTITION BY ds.state, ds.norm_id
+                              ORDER BY d.date DESC, ds.confidence DESC)
+        )
+        SELECT state, norm_id, stance, confidence, documents, first_date, last_date,
+               evidence_sentence_id, document_id AS evidence_document_id
+        FROM dated WHERE rank = 1
+        """,
+    )
+
+
+@migrations()
+def m005_full_text_search(db: sqlite_utils.Database) -> None:
+    db["sentences"].enable_fts(["text"], create_triggers=True, tokenize="porter")
+    db["documents"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Apply pending migrations and bring reference data up to date.
+
+    Writes nothing when the schema and reference data are already current.
+    """
+    if migrations.pending(db):
+        migrations.apply(db)
+    from db.reference import sync_reference_data
+
+    with write_transaction(db):
+        sync_reference_data(db)

@@ -1,0 +1,1 @@
+"""Analysis: sentences, norm mentions, stances and sentence embeddings."""

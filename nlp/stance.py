@@ -1,0 +1,108 @@
+"""Stance of a sentence on one norm, from cues with a scope (the ConText design).
+
+A cue governs the clause it stands in: clauses end at contrast markers
+("but", "however"), semicolons and ", and". Cues scoped to a proposition
+(e.g. "a voluntary norm" against binding due diligence) outrank generic ones.
+Polarity comes from support/oppose cues, flipped by each negation that is not
+part of a larger cue ("no need", "whether or not"); hedges in the clause, or a
+condition anywhere in the sentence, turn support into "qualified"; a reported
+view of others, or an explicitly open question, is a mention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from spacy.tokens import Span
+
+from nlp.rules import CueRule
+
+METHOD = "rules-v1"
+
+# Confidence by the kind of evidence that decided; to be calibrated on held-out data.
+CONFIDENCE = {
+    "proposition_cue": 0.85,
+    "polar_cue": 0.75,
+    "negated_assertion": 0.65,
+    "qualified": 0.65,
+    "reported": 0.55,
+    "no_cue": 0.5,
+}
+BARE_PATTERN_FACTOR = 0.8  # a bare keyword ("sovereignty") is weaker evidence of the norm
+_CLAUSE_BREAKS = {"but", "however", "nevertheless", "nonetheless", "although", "though", "whereas", ";"}
+_COORDINATORS = {"and", "while"}  # break a clause only after a comma: ", and a third State may not"
+
+
+@dataclass(frozen=True)
+class Stance:
+    stance: str  # support | oppose | qualified | mention
+    confidence: float
+    cue: str | None
+    method: str = METHOD
+
+
+def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> Stance:
+    """The stance `sentence` takes on the norm found at `norm`."""
+    weight = BARE_PATTERN_FACTOR if norm.id_.endswith("/bare") else 1.0
+    start, end = _clause(sentence, norm)
+    applicable = [(span, rule) for span, rule in cues if not rule.norms or norm.label_ in rule.norms]
+    in_clause = [(span, rule) for span, rule in applicable if start <= span.start < end]
+    scoped = [(span, rule) for span, rule in applicable if rule.norms]
+
+    decisive = [(span, rule) for span, rule in scoped if rule.label in ("OPPOSE", "QUALIFIED")]
+    if decisive:
+        span, rule = decisive[0]
+        return Stance(rule.label.lower(), CONFIDENCE["proposition_cue"] * weight, span.text)
+
+    labels = {rule.label for _, rule in in_clause}
+    cue_text = "; ".join(span.text for span, _ in in_clause) or None
+    if labels & {"REPORTED", "UNDECIDED"}:
+        return Stance("mention", CONFIDENCE["reported"] * weight, cue_text)
+
+    scoped_support = [span for span, rule in scoped if rule.label == "SUPPORT"]
+    polarity = 1 if scoped_support or "SUPPORT" in labels else 0
+    if "OPPOSE" in labels:
+        polarity = -1
+    negations = [
+        span
+        for span, rule in in_clause
+        if rule.label == "NEGATION" and not _inside_other_cue(span, applicable, norm)
+    ]
+    if negations:
+        polarity = -polarity if polarity else -1
+        if len(negations) % 2 == 0:
+            polarity = -polarity  # double negation restores the polarity
+    if polarity == 0:
+        return Stance("mention", CONFIDENCE["no_cue"] * weight, cue_text)
+    conditions = any(rule.label == "CONDITION" for _, rule in applicable)
+    if polarity > 0 and ("HEDGE" in labels or conditions):
+        return Stance("qualified", CONFIDENCE["qualified"] * weight, cue_text)
+    if scoped_support and polarity > 0:
+        return Stance("support", CONFIDENCE["proposition_cue"] * weight, scoped_support[0].text)
+    kind = "polar_cue" if labels & {"SUPPORT", "OPPOSE"} or scoped_support else "negated_assertion"
+    return Stance("support" if polarity > 0 else "oppose", CONFIDENCE[kind] * weight, cue_text)
+
+
+def _clause(sentence: Span, norm: Span) -> tuple[int, int]:
+    """Token bounds (doc indices) of the clause holding the norm mention."""
+    start, end = sentence.start, sentence.end
+    for token in sentence:
+        breaks = token.lower_ in _CLAUSE_BREAKS or (
+            token.lower_ in _COORDINATORS and token.i > sentence.start and token.nbor(-1).text == ","
+        )
+        if not breaks:
+            continue
+        if token.i < norm.start:
+            start = token.i
+        elif token.i >= norm.end:
+            end = token.i
+            break
+    return start, end
+
+
+def _inside_other_cue(negation: Span, cues: list[tuple[Span, CueRule]], norm: Span) -> bool:
+    """Negations that belong to a larger cue ("no need", "whether or not") or the norm phrase."""
+    for span, rule in cues:
+        if rule.label != "NEGATION" and span.start <= negation.start and negation.end <= span.end:
+            return True
+    return norm.start <= negation.start and negation.end <= norm.end
