@@ -60,10 +60,13 @@ def _writer(ctx: click.Context):
 
 
 def available_spiders() -> list[str]:
+    from scrapy.settings import Settings
     from scrapy.spiderloader import SpiderLoader
-    from scrapy.utils.project import get_project_settings
 
-    return sorted(SpiderLoader.from_settings(get_project_settings()).list())
+    # Not get_project_settings(): it looks for scrapy.cfg in the working directory.
+    settings = Settings()
+    settings.setmodule("crawler.settings", priority="project")
+    return sorted(SpiderLoader.from_settings(settings).list())
 
 
 def run_spiders(db_path: Path, spiders: list[str], settings: dict[str, str], verbose: bool) -> None:

@@ -49,37 +49,44 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
     in_clause = [(span, rule) for span, rule in applicable if start <= span.start < end]
     scoped = [(span, rule) for span, rule in applicable if rule.norms]
 
-    decisive = [(span, rule) for span, rule in scoped if rule.label in ("OPPOSE", "QUALIFIED")]
-    if decisive:
-        span, rule = decisive[0]
-        return Stance(rule.label.lower(), CONFIDENCE["proposition_cue"] * weight, span.text)
-
     labels = {rule.label for _, rule in in_clause}
     cue_text = "; ".join(span.text for span, _ in in_clause) or None
     if labels & {"REPORTED", "UNDECIDED"}:
         return Stance("mention", CONFIDENCE["reported"] * weight, cue_text)
 
-    scoped_support = [span for span, rule in scoped if rule.label == "SUPPORT"]
-    polarity = 1 if scoped_support or "SUPPORT" in labels else 0
-    if "OPPOSE" in labels:
-        polarity = -1
+    qualified = [(span, rule) for span, rule in scoped if rule.label == "QUALIFIED"]
+    if qualified:
+        span, _ = qualified[0]
+        return Stance("qualified", CONFIDENCE["proposition_cue"] * weight, span.text)
+    polar = [(span, rule) for span, rule in scoped if rule.label in ("SUPPORT", "OPPOSE")]
+    if polar:
+        # A proposition cue is the stronger evidence, but a negation in its clause
+        # still flips it: "existing law is not sufficient" supports a new treaty.
+        span, rule = polar[0]
+        polarity = 1 if rule.label == "SUPPORT" else -1
+        cue_start, cue_end = _clause(sentence, span)
+        kind, cue_text = "proposition_cue", span.text
+    else:
+        polarity = -1 if "OPPOSE" in labels else 1 if "SUPPORT" in labels else 0
+        cue_start, cue_end = start, end
+        kind = "polar_cue" if polarity else "negated_assertion"
     negations = [
-        span
-        for span, rule in in_clause
-        if rule.label == "NEGATION" and not _inside_other_cue(span, applicable, norm)
+        negation
+        for negation, rule in applicable
+        if rule.label == "NEGATION"
+        and cue_start <= negation.start < cue_end
+        and not _inside_other_cue(negation, applicable, norm)
     ]
-    if negations:
-        polarity = -polarity if polarity else -1
-        if len(negations) % 2 == 0:
-            polarity = -polarity  # double negation restores the polarity
+    if len(negations) % 2:
+        polarity = -polarity if polarity else -1  # "is not a rule": a negated assertion
+    elif negations and not polarity:
+        polarity = 1  # double negation of a bare assertion
     if polarity == 0:
         return Stance("mention", CONFIDENCE["no_cue"] * weight, cue_text)
-    conditions = any(rule.label == "CONDITION" for _, rule in applicable)
-    if polarity > 0 and ("HEDGE" in labels or conditions):
+    hedged = any(rule.label == "HEDGE" and cue_start <= span.start < cue_end for span, rule in applicable)
+    conditional = any(rule.label == "CONDITION" for _, rule in applicable)
+    if polarity > 0 and (hedged or conditional):
         return Stance("qualified", CONFIDENCE["qualified"] * weight, cue_text)
-    if scoped_support and polarity > 0:
-        return Stance("support", CONFIDENCE["proposition_cue"] * weight, scoped_support[0].text)
-    kind = "polar_cue" if labels & {"SUPPORT", "OPPOSE"} or scoped_support else "negated_assertion"
     return Stance("support" if polarity > 0 else "oppose", CONFIDENCE[kind] * weight, cue_text)
 
 
@@ -101,8 +108,12 @@ def _clause(sentence: Span, norm: Span) -> tuple[int, int]:
 
 
 def _inside_other_cue(negation: Span, cues: list[tuple[Span, CueRule]], norm: Span) -> bool:
-    """Negations that belong to a larger cue ("no need", "whether or not") or the norm phrase."""
+    """Negations that belong to a larger cue ("no need", "whether or not") or open the norm phrase.
+
+    A norm phrase opening with a negation states the norm ("not knowingly allow");
+    one inside it states a stance ("existing law is not sufficient").
+    """
     for span, rule in cues:
         if rule.label != "NEGATION" and span.start <= negation.start and negation.end <= span.end:
             return True
-    return norm.start <= negation.start and negation.end <= norm.end
+    return negation.start == norm.start

@@ -1,0 +1,100 @@
+"""Sentence splitting, norm detection and the first stance rules (sentences in our own words)."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.analyzer import Analyzer
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return Analyzer()
+
+
+def stances(analyzer, text: str) -> dict[str, str]:
+    (sentence,) = analyzer.analyse(text)
+    return {found.norm_id: found.stance for found in sentence.stances}
+
+
+@pytest.mark.parametrize(
+    ("text", "norm", "stance"),
+    [
+        # implicit stances carried by proposition-specific cues
+        ("Existing international law is sufficient, and there is no need for a new treaty.",
+         "debate.new-treaty", "oppose"),
+        ("Sovereignty is a principle from which rules derive, not a rule in itself.",
+         "law.sovereignty-rule", "oppose"),
+        ("Due diligence, as a voluntary norm, should guide States.",
+         "law.due-diligence-binding", "oppose"),
+        ("International humanitarian law applies only in times of armed conflict, and must not "
+         "legitimise the militarisation of cyberspace.", "law.ihl-applies", "qualified"),
+        # explicit cues, negation and its scope
+        ("Brazil opposes any new legally binding instrument at this stage.", "debate.new-treaty", "oppose"),
+        ("Chile does not consider that international humanitarian law does not apply in cyberspace.",
+         "law.ihl-applies", "support"),
+        ("The Netherlands considers that due diligence applies, but only where the State knows of the "
+         "operation.", "law.due-diligence-binding", "qualified"),
+        ("France does not consider that collective countermeasures are permitted, and a third State "
+         "may not act on behalf of the injured State.", "law.collective-countermeasures", "oppose"),
+        # reported views and open questions are mentions, not positions
+        ("Some States have argued that sovereignty is not a rule of international law.",
+         "law.sovereignty-rule", "mention"),
+        ("The question of collective countermeasures deserves further study.",
+         "law.collective-countermeasures", "mention"),
+    ],
+)
+def test_stance_rules(analyzer, text, norm, stance):
+    assert stances(analyzer, text).get(norm) == stance
+
+
+def test_one_sentence_can_carry_several_norms(analyzer):
+    found = stances(
+        analyzer,
+        "We support a Programme of Action and reaffirm that the UN Charter applies in its entirety "
+        "to cyberspace.",
+    )
+    assert found["debate.programme-of-action"] == "support"
+    assert found["law.applies"] == "support"
+
+
+def test_sentences_without_norms_carry_no_stance(analyzer):
+    assert stances(analyzer, "The budget for the meeting was approved.") == {}
+
+
+def test_offsets_point_into_the_text_and_sections_are_kept(analyzer):
+    text = (
+        "Introduction text here. It has two sentences.\n\n"
+        "Due diligence is a binding obligation. States must act on it."
+    )
+    sections = [
+        {"heading": "Introduction", "level": 2, "char_start": 0, "char_end": 45},
+        {"heading": "Due diligence", "level": 2, "char_start": 47, "char_end": len(text)},
+    ]
+    sentences = analyzer.analyse(text, sections)
+    assert [s.text for s in sentences] == [
+        "Introduction text here.", "It has two sentences.",
+        "Due diligence is a binding obligation.", "States must act on it.",
+    ]
+    for sentence in sentences:
+        assert text[sentence.char_start : sentence.char_end] == sentence.text
+    assert [s.position for s in sentences] == [0, 1, 2, 3]
+    assert [s.section for s in sentences] == ["Introduction", "Introduction", "Due diligence", "Due diligence"]
+    assert {f.norm_id: f.stance for f in sentences[2].stances}["law.due-diligence-binding"] == "support"
+
+
+def test_confidence_is_a_probability_and_cue_is_recorded(analyzer):
+    for sentence in analyzer.analyse(
+        "Existing international law is sufficient. Brazil opposes a new treaty. "
+        "The question of a treaty deserves further study."
+    ):
+        for found in sentence.stances:
+            assert 0 < found.confidence <= 1
+            assert found.method == "rules-v1"
+            if found.stance != "mention":
+                assert found.cue  # the words that decided it
+
+
+def test_version_changes_with_the_rules(analyzer):
+    assert analyzer.version.startswith("0.1+")
+    assert analyzer.version == Analyzer().version

@@ -1,0 +1,121 @@
+"""Schema contract: tables, reference data, views and idempotent migrations."""
+
+from __future__ import annotations
+
+import json
+
+from db.connection import open_db
+from db.store import Document, insert_document
+
+CONTRACT_NORMS = (
+    [f"un13{letter}" for letter in "abcdefghijk"]
+    + [
+        "law.applies", "law.sovereignty-rule", "law.non-intervention", "law.use-of-force",
+        "law.armed-attack", "law.due-diligence-binding", "law.ihl-applies",
+        "law.human-rights-applies", "law.state-responsibility", "law.countermeasures",
+        "law.collective-countermeasures", "law.attribution-evidence", "law.peaceful-settlement",
+        "law.data-as-object",
+        "debate.new-treaty", "debate.programme-of-action", "debate.stakeholders",
+        "debate.capacity-building", "debate.confidence-building",
+    ]
+    + [f"gcsc.{n}" for n in range(1, 9)]
+    + [f"paris.{n}" for n in range(1, 10)]
+)
+
+
+def test_tables_and_columns(db):
+    columns = {table.name: set(table.columns_dict) for table in db.tables}
+    assert {"states", "documents", "sentences", "norms", "stances", "embeddings",
+            "crawl_runs", "fetch_errors"} <= set(columns)
+    assert {"iso3", "name", "short_name", "aliases", "un_member", "region", "groups",
+            "latitude", "longitude"} <= columns["states"]
+    assert {"id", "url", "state", "speaker_role", "on_behalf_of", "date", "title", "forum",
+            "doc_type", "language", "text", "text_sha256", "spider", "fetched_at",
+            "provenance"} <= columns["documents"]
+    assert {"id", "document_id", "position", "text", "char_start", "char_end"} <= columns["sentences"]
+    assert {"id", "family", "label", "description", "source"} <= columns["norms"]
+    assert {"sentence_id", "document_id", "state", "norm_id", "stance", "confidence", "method",
+            "cue"} <= columns["stances"]
+    assert {"sentence_id", "model", "vector"} <= columns["embeddings"]
+    assert {"document_stances", "positions"} <= set(db.view_names())
+    assert db["sentences"].detect_fts() and db["documents"].detect_fts()
+
+
+def test_state_registry_entities(db):
+    states = {row["iso3"]: row for row in db["states"].rows}
+    assert sum(row["un_member"] for row in states.values()) == 193
+    assert {iso for iso, row in states.items() if row["observer"]} == {"VAT", "PSE"}
+    assert {"EUN", "AU"} <= set(states)
+    assert "NATO" in json.loads(states["FRA"]["groups"])
+    assert "BRICS" in json.loads(states["BRA"]["groups"])
+
+
+def test_norm_taxonomy_matches_the_contract(db):
+    ids = [row["id"] for row in db["norms"].rows]
+    assert sorted(ids) == sorted(CONTRACT_NORMS)
+    for row in db["norms"].rows:
+        assert row["label"] and row["description"] and row["family"]
+
+
+def test_reopening_changes_nothing(tmp_path):
+    path = tmp_path / "w.db"
+    open_db(path).close()
+    again = open_db(path)
+    assert again.conn.total_changes == 0
+
+
+def add_stance(db, document: Document, position: int, norm: str, stance: str, confidence: float):
+    sentence_id = f"{document.id}-{position:04d}"
+    db["sentences"].upsert(
+        {"id": sentence_id, "document_id": document.id, "position": position,
+         "text": f"sentence {position}", "char_start": 0, "char_end": 1},
+        pk="id",
+    )
+    db["stances"].insert(
+        {"sentence_id": sentence_id, "document_id": document.id, "state": document.state,
+         "norm_id": norm, "stance": stance, "confidence": confidence, "method": "test", "cue": None},
+        pk=("sentence_id", "norm_id"),
+    )
+    return sentence_id
+
+
+def test_views_pick_decisive_sentence_and_latest_document(db):
+    old = Document(text="old", url="u1", state="GBR", speaker="UK", date="2018-05-23")
+    new = Document(text="new", url="u2", state="GBR", speaker="UK", date="2022-05-19")
+    fra = Document(text="fr", url="u3", state="FRA", speaker="France", date="2019-09-09")
+    for document in (old, new, fra):
+        insert_document(db, document)
+    add_stance(db, old, 0, "law.attribution-evidence", "mention", 0.9)
+    old_evidence = add_stance(db, old, 1, "law.attribution-evidence", "oppose", 0.7)
+    add_stance(db, new, 0, "law.attribution-evidence", "support", 0.6)
+    new_evidence = add_stance(db, new, 1, "law.attribution-evidence", "support", 0.8)
+    add_stance(db, fra, 0, "debate.new-treaty", "mention", 0.5)
+
+    per_document = {
+        (row["document_id"], row["norm_id"]): row
+        for row in db.query("select * from document_stances")
+    }
+    assert len(per_document) == 3
+    assert per_document[(old.id, "law.attribution-evidence")]["stance"] == "oppose"
+    assert per_document[(old.id, "law.attribution-evidence")]["evidence_sentence_id"] == old_evidence
+    assert per_document[(new.id, "law.attribution-evidence")]["evidence_sentence_id"] == new_evidence
+
+    positions = {(row["state"], row["norm_id"]): row for row in db.query("select * from positions")}
+    uk = positions[("GBR", "law.attribution-evidence")]
+    assert (uk["stance"], uk["documents"], uk["first_date"], uk["last_date"]) == (
+        "support", 2, "2018-05-23", "2022-05-19")
+    assert uk["evidence_sentence_id"] == new_evidence and uk["evidence_document_id"] == new.id
+    assert positions[("FRA", "debate.new-treaty")]["stance"] == "mention"
+
+
+def test_same_document_twice_is_stored_once(db):
+    document = Document(text="Same text.", url="https://example.org/a", state="FRA", speaker="France",
+                        date="2020-01-01")
+    assert insert_document(db, document) is True
+    changes = db.conn.total_changes
+    assert insert_document(db, document) is False
+    assert db.conn.total_changes == changes
+    edited = Document(text="Edited text.", url="https://example.org/a", state="FRA", speaker="France",
+                      date="2020-01-01")
+    assert insert_document(db, edited) is True  # a new revision, not an overwrite
+    assert db["documents"].count == 2
