@@ -22,7 +22,7 @@ test: $(STAMP)
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
 bench: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) bench/embedding.py
+	HF_HUB_OFFLINE=1 $(PY) bench/process_speed.py
 
 clean:
 	rm -rf data .pytest_cache
