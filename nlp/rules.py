@@ -21,7 +21,10 @@ _RULER_KEYS = ("id", "label", "pattern")
 @dataclass(frozen=True)
 class CueRule:
     id: str
-    label: str  # NEGATION, HEDGE, CONDITION, CONTRAST, REPORTED, SUPPORT, OPPOSE, QUALIFIED
+    # NEGATION, HEDGE, CONDITION, CONTRAST, REPORTED, UNDECIDED ("deserves further study"),
+    # SUPPORT, OPPOSE, QUALIFIED, PSEUDO (looks like a negation but is not: "whether or not",
+    # or the wording of a norm that is itself a prohibition: "must not knowingly allow").
+    label: str
     norms: frozenset[str]  # empty: applies to every norm
 
 

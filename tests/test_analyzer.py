@@ -98,3 +98,22 @@ def test_confidence_is_a_probability_and_cue_is_recorded(analyzer):
 def test_version_changes_with_the_rules(analyzer):
     assert analyzer.version.startswith("0.1+")
     assert analyzer.version == Analyzer().version
+
+
+@pytest.mark.parametrize(
+    ("text", "norm"),
+    [
+        ("States should not conduct or knowingly support ICT activity that damages critical "
+         "infrastructure serving the public.", "un13f"),
+        ("States should not harm the systems of authorised emergency response teams.", "un13k"),
+        ("A State must not knowingly allow its territory to be used for wrongful cyber operations.",
+         "un13c"),
+    ],
+)
+def test_norms_worded_as_prohibitions_are_supported_not_negated(analyzer, text, norm):
+    assert stances(analyzer, text)[norm] == "support"
+
+
+def test_a_negated_prohibition_norm_is_still_opposed(analyzer):
+    text = "Kenya does not accept that a State must never knowingly allow its territory to be used."
+    assert stances(analyzer, text)["un13c"] == "oppose"
