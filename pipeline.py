@@ -254,6 +254,11 @@ def run(ctx: click.Context, out: Path, pairs: tuple[str, ...]) -> None:
         publish_database(ctx.obj["db"], out)
 
 
+def sample_base_url_settings(base_urls: dict[str, str]) -> dict[str, str]:
+    """Point each spider at its mirror: folder `un_press` -> setting UN_PRESS_BASE_URL."""
+    return {f"{folder.upper()}_BASE_URL": url for folder, url in base_urls.items()}
+
+
 @cli.command()
 @click.option("--no-serve", is_flag=True, help="Build the demo database and exit.")
 @click.option("--port", default=8001, show_default=True)
@@ -274,7 +279,7 @@ def demo(ctx: click.Context, no_serve: bool, port: int) -> None:
                 Path(f"{db_path}{suffix}").unlink(missing_ok=True)
         with serve_sample_site() as base_urls:
             click.echo(f"Sample site (synthetic statements): {json.dumps(base_urls)}", err=True)
-            settings = {**SAMPLE_CRAWL_SETTINGS, "CCDCOE_BASE_URL": base_urls["ccdcoe"]}
+            settings = {**SAMPLE_CRAWL_SETTINGS, **sample_base_url_settings(base_urls)}
             run_spiders(db_path, [], settings, ctx.obj["verbose"])
         process_database(db_path)
         published = publish_database(db_path, DEMO_PUBLISHED)

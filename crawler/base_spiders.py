@@ -58,15 +58,19 @@ class SourceSpider(scrapy.Spider):
     """Base of every NormWatch spider.
 
     Subclasses set:
-      base_url_setting -- the setting naming the site's base URL (real site by
-                          default; tests and the demo point it at 127.0.0.1)
+      base_url_setting -- the setting that can override the site's base URL;
+                          named `<SAMPLE FOLDER>_BASE_URL` (e.g. UN_PRESS_BASE_URL for
+                          crawler/sample_site/un_press/), so the demo and the tests can
+                          point every spider at its mirror on 127.0.0.1
+      default_base_url -- the real site
     """
 
     base_url_setting: ClassVar[str]
+    default_base_url: ClassVar[str]
 
     @property
     def base_url(self) -> str:
-        return self.settings.get(self.base_url_setting).rstrip("/")
+        return (self.settings.get(self.base_url_setting) or self.default_base_url).rstrip("/")
 
     def absolute(self, path: str) -> str:
         return urljoin(self.base_url + "/", path.lstrip("/"))

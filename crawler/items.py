@@ -19,9 +19,13 @@ class DocumentItem:
     language: str | None = None
     speaker_role: str | None = None
     on_behalf_of: str | None = None
-    provenance: str = "official"
-    sections: list[dict] = field(default_factory=list)
-    state: str | None = None  # filled by ResolveStatePipeline
+    provenance: str = "official"  # official | secretariat summary | unofficial transcript | synthetic-sample
+    sections: list[dict] = field(default_factory=list)  # {"heading", "level", "char_start", "char_end"}
+    symbol: str | None = None  # UN document symbol, e.g. GA/DIS/3673, A/76/136
+    source_char_start: int | None = None  # this statement's span in the source page's text
+    source_char_end: int | None = None
+    aligned_states: list[str] = field(default_factory=list)  # names or iso3 of aligning states
+    state: str | None = None  # iso3; filled from `speaker` by ResolveStatePipeline when None
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 Each folder under crawler/sample_site/ mirrors one real site, so links that
 are absolute paths on the real site (MediaWiki's `/wiki/...`) work unchanged.
+`<name>.pdf` is rendered from its spec `<name>.pdf.txt` (crawler.sample_pdf).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from crawler.sample_pdf import render_spec
+
 SAMPLE_ROOT = Path(__file__).with_name("sample_site")
 
 
@@ -22,11 +25,16 @@ def _handler_for(root: Path) -> type[BaseHTTPRequestHandler]:
         server_version = "NormWatchSample/1"
 
         def do_GET(self) -> None:  # noqa: N802 (http.server API)
-            path = self._file_for(unquote(urlsplit(self.path).path))
-            if path is None:
+            url_path = unquote(urlsplit(self.path).path)
+            path = self._file_for(url_path)
+            spec = self._file_for(url_path + ".txt") if url_path.endswith(".pdf") else None
+            if path is not None:
+                body = path.read_bytes()
+            elif spec is not None:
+                path, body = spec.with_suffix(""), render_spec(spec)
+            else:
                 self.send_error(404)
                 return
-            body = path.read_bytes()
             content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
             if content_type.startswith("text/"):
                 content_type += "; charset=utf-8"

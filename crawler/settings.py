@@ -11,9 +11,9 @@ NEWSPIDER_MODULE = "crawler.spiders"
 # Where documents go (ours). `pipeline.py --db` overrides it.
 NORMWATCH_DB = "data/normwatch.db"
 
-# Base URLs of the sources (ours): the real sites by default; the demo and the
-# tests point them at the bundled sample site on 127.0.0.1.
-CCDCOE_BASE_URL = "https://cyberlaw.ccdcoe.org"
+# Base URLs of the sources (ours) default to the real sites, declared on each
+# spider (`default_base_url`). `<SOURCE>_BASE_URL` settings, e.g. CCDCOE_BASE_URL,
+# point a spider elsewhere: the demo and the tests use the sample site on 127.0.0.1.
 
 # Default "Scrapy/VERSION (+https://scrapy.org)": sites should know who we are.
 USER_AGENT = "NormWatch/0.1 (research crawler; +https://github.com/normwatch/normwatch)"

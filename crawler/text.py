@@ -6,7 +6,6 @@ non-breaking hyphens and spaces) never makes an unchanged statement look new.
 
 from __future__ import annotations
 
-import io
 import re
 import unicodedata
 
@@ -53,9 +52,21 @@ def html_to_text(html: str, url: str | None = None) -> str:
 
 
 def pdf_to_text(data: bytes) -> str:
-    """Text of a PDF with pypdf, page by page."""
-    from pypdf import PdfReader
+    """Text of a PDF (extracted in a worker process); ValueError says why there is none."""
+    from crawler.pdf import extract_pdf
 
-    reader = PdfReader(io.BytesIO(data))
-    pages = [page.extract_text() or "" for page in reader.pages]
-    return normalise_text("\n\n".join(pages))
+    extracted = extract_pdf(data)
+    if not extracted.ok:
+        raise ValueError(f"{extracted.reason}: {extracted.detail}")
+    return normalise_text(extracted.text)
+
+
+def detect_language(text: str) -> str | None:
+    """ISO 639-1 code of the text's language (langdetect, seeded so it is repeatable)."""
+    from langdetect import DetectorFactory, LangDetectException, detect
+
+    DetectorFactory.seed = 0
+    try:
+        return detect(text[:5000])
+    except LangDetectException:
+        return None

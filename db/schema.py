@@ -208,6 +208,16 @@ def m005_full_text_search(db: sqlite_utils.Database) -> None:
     db["documents"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
 
 
+@migrations()
+def m006_document_provenance_fields(db: sqlite_utils.Database) -> None:
+    documents = db["documents"]
+    documents.add_column("symbol", str)  # UN symbol of the source, e.g. GA/DIS/3673 or A/76/136
+    documents.add_column("source_char_start", int)  # where this statement starts in the source page
+    documents.add_column("source_char_end", int)
+    documents.add_column("aligned_states", str)  # JSON iso3 list of states aligning with the statement
+    documents.create_index(["symbol"])
+
+
 def ensure_schema(db: sqlite_utils.Database) -> None:
     """Apply pending migrations and bring reference data up to date.
 

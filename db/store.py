@@ -48,6 +48,10 @@ class Document:
     speaker_role: str | None = None
     on_behalf_of: str | None = None
     sections: list[dict] = field(default_factory=list)
+    symbol: str | None = None
+    source_char_start: int | None = None
+    source_char_end: int | None = None
+    aligned_states: list[str] = field(default_factory=list)
     spider: str = "ingest"
     provenance: str = "official"
     crawl_run_id: int | None = None
@@ -59,12 +63,14 @@ class Document:
 
     @property
     def id(self) -> str:
-        source_key = self.url or f"{self.spider}:{self.state}:{self.date}:{self.title}"
-        return document_id(self.text_sha256, source_key)
+        # The speaker is part of the key: a joint statement is one document per state.
+        origin = self.url or f"{self.spider}:{self.date}:{self.title}"
+        return document_id(self.text_sha256, f"{origin}|{self.state or self.speaker or ''}")
 
     def row(self) -> dict:
         row = asdict(self)
         row["sections"] = json.dumps(self.sections, ensure_ascii=False)
+        row["aligned_states"] = json.dumps(self.aligned_states) if self.aligned_states else None
         row["id"] = self.id
         row["text_sha256"] = self.text_sha256
         return row

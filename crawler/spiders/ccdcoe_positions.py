@@ -35,6 +35,7 @@ class CcdcoePositionsSpider(ListingSpider):
     name = "ccdcoe_positions"
     # SourceSpider
     base_url_setting = "CCDCOE_BASE_URL"
+    default_base_url = "https://cyberlaw.ccdcoe.org"
     # ListingSpider
     listing_paths = ("/wiki/Category:National_position",)
     item_link_css = "#mw-pages li a"
