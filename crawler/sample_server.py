@@ -25,17 +25,12 @@ def _handler_for(root: Path) -> type[BaseHTTPRequestHandler]:
         server_version = "NormWatchSample/1"
 
         def do_GET(self) -> None:  # noqa: N802 (http.server API)
-            url_path = unquote(urlsplit(self.path).path)
-            path = self._file_for(url_path)
-            spec = self._file_for(url_path + ".txt") if url_path.endswith(".pdf") else None
-            if path is not None:
-                body = path.read_bytes()
-            elif spec is not None:
-                path, body = spec.with_suffix(""), render_spec(spec)
-            else:
+            found = self._resolve(urlsplit(self.path))
+            if found is None:
                 self.send_error(404)
                 return
-            content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            name, body = found
+            content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
             if content_type.startswith("text/"):
                 content_type += "; charset=utf-8"
             self.send_response(200)
@@ -44,13 +39,29 @@ def _handler_for(root: Path) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(body)
 
-        def _file_for(self, url_path: str) -> Path | None:
-            # MediaWiki serves /wiki/<Title>; the mirror stores wiki/<Title>.html.
-            relative = url_path.lstrip("/")
-            for candidate in (root / relative, root / f"{relative}.html"):
-                resolved = candidate.resolve()
-                if resolved.is_file() and resolved.is_relative_to(root.resolve()):
-                    return resolved
+        def _resolve(self, url) -> tuple[str, bytes] | None:
+            """(file name, body) for a URL: `path`, `path.html`, `path.pdf`, or a PDF rendered from its spec.
+
+            A query string is part of the file name, percent-encoded as in the URL
+            (`access?s=A%2F76%2F136&l=en&t=pdf.pdf.txt`), so listings (`?page=1`) and
+            APIs keyed by query can be mirrored; without a match the bare path is tried.
+            """
+            relative = unquote(url.path).lstrip("/")
+            stems = [f"{relative}?{url.query}", relative] if url.query else [relative]
+            for stem in stems:
+                for name in (stem, f"{stem}.html", f"{stem}.pdf"):
+                    path = self._inside_root(name)
+                    if path is not None:
+                        return path.name, path.read_bytes()
+                spec = self._inside_root(f"{stem}.txt" if stem.endswith(".pdf") else f"{stem}.pdf.txt")
+                if spec is not None:
+                    return spec.name.removesuffix(".txt"), render_spec(spec)
+            return None
+
+        def _inside_root(self, relative: str) -> Path | None:
+            resolved = (root / relative).resolve()
+            if resolved.is_file() and resolved.is_relative_to(root.resolve()):
+                return resolved
             return None
 
         def log_message(self, format: str, *args) -> None:  # noqa: A002
