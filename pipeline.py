@@ -81,7 +81,8 @@ def run_spiders(db_path: Path, spiders: list[str], settings: dict[str, str], ver
     failures = []
     for spider in spiders or known:
         command = [sys.executable, "-m", "scrapy", "crawl", spider,
-                   "-s", f"NORMWATCH_DB={db_path.resolve()}"]
+                   "-s", f"NORMWATCH_DB={db_path.resolve()}",
+                   "-s", f"HTTPCACHE_DIR={db_path.resolve().parent / 'httpcache'}"]
         if not verbose:
             command += ["-s", "LOG_LEVEL=WARNING"]
         for key, value in settings.items():

@@ -30,6 +30,7 @@ from twisted.internet.error import (
 from twisted.python.failure import Failure
 
 from crawler.items import DocumentItem, FetchErrorItem
+from db.store import known_document_urls
 
 _FAILURE_REASONS: tuple[tuple[type[BaseException], str], ...] = (
     (DNSLookupError, "dns"),
@@ -97,6 +98,11 @@ class ListingSpider(SourceSpider):
                             reach `parse_document` as `listing`
       next_page_css      -- selector for the next index page, or None
     and implement `parse_document(response, listing)`.
+
+    Listings are walked newest first. Every document linked from a visited
+    index page is requested (unchanged ones revalidate cheaply through the HTTP
+    cache, edited ones become revisions), but the walk stops paginating at the
+    first index page that links a document already in the database.
     """
 
     listing_paths: ClassVar[tuple[str, ...]]
@@ -104,25 +110,28 @@ class ListingSpider(SourceSpider):
     item_title_pattern: ClassVar[re.Pattern[str]]
     next_page_css: ClassVar[str | None] = None
 
+    known_urls: frozenset[str] = frozenset()
+
     async def start(self) -> AsyncIterator[scrapy.Request]:
+        self.known_urls = frozenset(known_document_urls(self.settings.get("NORMWATCH_DB"), self.name))
         for path in self.listing_paths:
             yield self.request(self.absolute(path), self.parse_listing)
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
+        reached_known = False
         for link in response.css(self.item_link_css):
             label = (link.attrib.get("title") or link.css("::text").get() or "").strip()
             match = self.item_title_pattern.match(label)
             href = link.attrib.get("href")
             if match and href:
-                yield self.request(
-                    response.urljoin(href),
-                    self.parse_document,
-                    cb_kwargs={"listing": match.groupdict()},
-                )
-        if self.next_page_css:
-            next_href = response.css(self.next_page_css).attrib.get("href")
-            if next_href:
-                yield self.request(response.urljoin(next_href), self.parse_listing)
+                url = response.urljoin(href)
+                reached_known = reached_known or url in self.known_urls
+                yield self.request(url, self.parse_document, cb_kwargs={"listing": match.groupdict()})
+        next_href = response.css(self.next_page_css).attrib.get("href") if self.next_page_css else None
+        if next_href and reached_known:
+            self.logger.info("stopping at known items listing=%s", response.url)
+        elif next_href:
+            yield self.request(response.urljoin(next_href), self.parse_listing)
 
     def parse_document(
         self, response: Response, listing: dict[str, str]

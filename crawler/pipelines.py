@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import unicodedata
+from collections import defaultdict
 
 from scrapy import signals
 
@@ -12,6 +14,10 @@ from db.connection import open_db
 from db.states import registry
 
 logger = logging.getLogger(__name__)
+
+# Text with more than this share of replacement or control characters is binary
+# garbage served as text (RELIABILITY.md item 4), not a statement.
+GARBAGE_SHARE = 0.05
 
 
 def document_from_item(item: DocumentItem, spider: str, run_id: int | None) -> store.Document:
@@ -38,6 +44,16 @@ def document_from_item(item: DocumentItem, spider: str, run_id: int | None) -> s
     )
 
 
+def garbage_share(text: str) -> float:
+    if not text:
+        return 1.0
+    bad = sum(
+        1 for ch in text
+        if ch == "\ufffd" or (unicodedata.category(ch) in ("Cc", "Co", "Cn") and ch not in "\n\t")
+    )
+    return bad / len(text)
+
+
 class ResolveStatePipeline:
     """Map the speaker's name to an iso3 code; an unknown speaker stays unresolved."""
 
@@ -50,13 +66,20 @@ class ResolveStatePipeline:
 
 
 class StorePipeline:
-    """Write documents and fetch errors to the working database and record the run."""
+    """Write documents and fetch errors to the working database and record the run.
+
+    Every URL ends as documents or a fetch error: requests dropped before
+    download (a page redirecting to itself, a duplicate) are recorded from
+    Scrapy's `request_dropped` signal.
+    """
 
     def __init__(self, crawler) -> None:
         self.crawler = crawler
         self.db_path = crawler.settings.get("NORMWATCH_DB")
         self.new = self.seen = self.errors = 0
+        self.seen_by_url: dict[str, set[str]] = defaultdict(set)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.request_dropped, signal=signals.request_dropped)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -80,8 +103,15 @@ class StorePipeline:
         if not item.text.strip():
             self._store_error(FetchErrorItem(url=item.url, reason="empty_text"))
             return
+        share = garbage_share(item.text)
+        if share > GARBAGE_SHARE:
+            self._store_error(
+                FetchErrorItem(url=item.url, reason="garbage_text", detail=f"{share:.0%} unreadable")
+            )
+            return
         document = document_from_item(item, self.crawler.spider.name, self.run_id)
         self.seen += 1
+        self.seen_by_url[document.url].add(document.id)
         if store.insert_document(self.db, document):
             self.new += 1
 
@@ -96,9 +126,22 @@ class StorePipeline:
             crawl_run_id=self.run_id,
         )
 
+    def request_dropped(self, request, spider=None) -> None:
+        self._store_error(FetchErrorItem(url=request.url, reason="dropped_duplicate"))
+
     def spider_closed(self, spider, reason: str) -> None:
+        if reason == "finished":
+            # Only a complete run knows which documents a refetched page no longer has.
+            store.supersede_revised(self.db, self.run_id, self.seen_by_url)
+        stats = {
+            key: value
+            for key, value in self.crawler.stats.get_stats().items()
+            if key.startswith(("downloader/response_status_count", "httpcache/", "retry/",
+                               "robotstxt/", "item_scraped_count", "log_count/ERROR"))
+        }
         store.finish_crawl_run(
-            self.db, self.run_id, reason=reason, new=self.new, seen=self.seen, errors=self.errors
+            self.db, self.run_id, reason=reason, new=self.new, seen=self.seen,
+            errors=self.errors, stats=stats,
         )
         logger.info(
             "crawl run finished run_id=%s reason=%s new=%s seen=%s errors=%s",

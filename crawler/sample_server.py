@@ -8,6 +8,7 @@ are absolute paths on the real site (MediaWiki's `/wiki/...`) work unchanged.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import mimetypes
 import threading
 from collections.abc import Iterator
@@ -30,12 +31,21 @@ def _handler_for(root: Path) -> type[BaseHTTPRequestHandler]:
                 self.send_error(404)
                 return
             name, body = found
+            # Validators, so crawls can revalidate with conditional requests (RFC 9110).
+            etag = '"%s"' % hashlib.sha256(body).hexdigest()[:20]
+            if etag in (self.headers.get("If-None-Match") or ""):
+                self.send_response(304)
+                self.send_header("ETag", etag)
+                self.end_headers()
+                return
             content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
             if content_type.startswith("text/"):
                 content_type += "; charset=utf-8"
             self.send_response(200)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
+            self.send_header("ETag", etag)
+            self.send_header("Cache-Control", "max-age=0, must-revalidate")
             self.end_headers()
             self.wfile.write(body)
 

@@ -40,6 +40,26 @@ TELNETCONSOLE_ENABLED = False
 # Default "INFO"; the CLI lowers it unless --verbose.
 LOG_LEVEL = "INFO"
 
+# RELIABILITY.md traps fixed in crawler/middlewares.py (numbers: process_response
+# runs from high to low, so the encoding fix sees decompressed bodies).
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+    "crawler.middlewares.StrictRobotsTxtMiddleware": 100,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.middlewares.RetryAfterMiddleware": 550,
+    "crawler.middlewares.Cp1252FallbackMiddleware": 580,
+}
+# Ours: the longest Retry-After we wait for; longer means give up and record.
+RETRY_AFTER_MAX = 60
+
+# Default False. Conditional requests on recrawl: RFC 2616 policy revalidates with
+# ETag / Last-Modified. The CLI puts the cache beside the database.
+HTTPCACHE_ENABLED = True
+HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
+HTTPCACHE_DIR = "httpcache"
+# Default []: never cache a server error or a rate limit (the default policy caches 503s).
+HTTPCACHE_IGNORE_HTTP_CODES = [408, 429, 500, 502, 503, 504, 522, 524]
+
 ITEM_PIPELINES = {
     "crawler.pipelines.ResolveStatePipeline": 100,
     "crawler.pipelines.StorePipeline": 900,

@@ -218,6 +218,65 @@ def m006_document_provenance_fields(db: sqlite_utils.Database) -> None:
     documents.create_index(["symbol"])
 
 
+@migrations()
+def m007_revisions_and_run_stats(db: sqlite_utils.Database) -> None:
+    documents = db["documents"]
+    # An edited source page gives new documents; the old ones are kept, marked
+    # with the run that replaced them, and the new one points to what it revises.
+    documents.add_column("superseded_in_run", int, fk="crawl_runs", fk_col="id")
+    documents.add_column("revision_of", str)
+    db["crawl_runs"].add_column("stats", str)  # JSON: Scrapy's counters (responses, cache, retries)
+    db.execute("DROP VIEW document_stances")
+    db.execute("DROP VIEW positions")
+    _create_stance_views(db)
+
+
+def _create_stance_views(db: sqlite_utils.Database) -> None:
+    # One row per current document and norm: the decisive sentence is the most
+    # confident one that takes a position; a bare mention only when none does.
+    db.create_view(
+        "document_stances",
+        """
+        WITH ranked AS (
+          SELECT st.document_id, st.state, st.norm_id, st.stance, st.confidence,
+                 st.sentence_id,
+                 row_number() OVER (
+                   PARTITION BY st.document_id, st.norm_id
+                   ORDER BY st.stance <> 'mention' DESC, st.confidence DESC, s.position
+                 ) AS rank
+          FROM stances st
+          JOIN sentences s ON s.id = st.sentence_id
+          JOIN documents d ON d.id = st.document_id
+          WHERE d.superseded_in_run IS NULL
+        )
+        SELECT document_id, state, norm_id, stance, confidence,
+               sentence_id AS evidence_sentence_id
+        FROM ranked WHERE rank = 1
+        """,
+    )
+    # A state's current stance per norm: the latest dated document decides.
+    db.create_view(
+        "positions",
+        """
+        WITH dated AS (
+          SELECT ds.*, d.date,
+                 row_number() OVER w_latest AS rank,
+                 count(*) OVER w_all AS documents,
+                 min(d.date) OVER w_all AS first_date,
+                 max(d.date) OVER w_all AS last_date
+          FROM document_stances ds JOIN documents d ON d.id = ds.document_id
+          WHERE ds.state IS NOT NULL
+          WINDOW w_all AS (PARTITION BY ds.state, ds.norm_id),
+                 w_latest AS (PARTITION BY ds.state, ds.norm_id
+                              ORDER BY d.date DESC, ds.confidence DESC)
+        )
+        SELECT state, norm_id, stance, confidence, documents, first_date, last_date,
+               evidence_sentence_id, document_id AS evidence_document_id
+        FROM dated WHERE rank = 1
+        """,
+    )
+
+
 def ensure_schema(db: sqlite_utils.Database) -> None:
     """Apply pending migrations and bring reference data up to date.
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import sqlite3
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
@@ -83,6 +85,18 @@ def insert_document(db: sqlite_utils.Database, document: Document) -> bool:
         return db.conn.execute("SELECT changes()").fetchone()[0] > 0
 
 
+def known_document_urls(db_path: str | None, spider: str) -> set[str]:
+    """URLs this spider already turned into documents (for incremental listing walks)."""
+    if not db_path or not os.path.exists(db_path):
+        return set()
+    with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
+        try:
+            rows = conn.execute("SELECT DISTINCT url FROM documents WHERE spider = ?", [spider])
+            return {url for (url,) in rows if url}
+        except sqlite3.OperationalError:  # not migrated yet: nothing is known
+            return set()
+
+
 def record_fetch_error(
     db: sqlite_utils.Database,
     *,
@@ -121,7 +135,14 @@ def start_crawl_run(db: sqlite_utils.Database, spider: str, settings: dict) -> i
 
 
 def finish_crawl_run(
-    db: sqlite_utils.Database, run_id: int, *, reason: str, new: int, seen: int, errors: int
+    db: sqlite_utils.Database,
+    run_id: int,
+    *,
+    reason: str,
+    new: int,
+    seen: int,
+    errors: int,
+    stats: dict | None = None,
 ) -> None:
     with write_transaction(db):
         db["crawl_runs"].update(
@@ -132,5 +153,33 @@ def finish_crawl_run(
                 "documents_new": new,
                 "documents_seen": seen,
                 "errors": errors,
+                "stats": json.dumps(stats or {}, sort_keys=True, default=str),
             },
         )
+
+
+def supersede_revised(db: sqlite_utils.Database, run_id: int, seen_by_url: dict[str, set[str]]) -> int:
+    """Mark documents from refetched URLs that this run no longer produced; return how many.
+
+    Each new document whose (url, speaker, doc_type) matches a superseded one
+    records it in `revision_of`.
+    """
+    superseded = 0
+    with write_transaction(db):
+        for url, ids in seen_by_url.items():
+            marks = ",".join("?" * len(ids))
+            stale = list(db.query(
+                f"""SELECT id, coalesce(state, speaker) AS who, doc_type FROM documents
+                    WHERE url = ? AND superseded_in_run IS NULL AND id NOT IN ({marks})""",
+                [url, *ids],
+            ))
+            for old in stale:
+                db.execute("UPDATE documents SET superseded_in_run = ? WHERE id = ?", [run_id, old["id"]])
+                db.execute(
+                    f"""UPDATE documents SET revision_of = ?
+                        WHERE id IN ({marks}) AND crawl_run_id = ? AND revision_of IS NULL
+                          AND coalesce(state, speaker) IS ? AND doc_type IS ?""",
+                    [old["id"], *ids, run_id, old["who"], old["doc_type"]],
+                )
+            superseded += len(stale)
+    return superseded
