@@ -15,6 +15,10 @@ from db.states import registry
 
 logger = logging.getLogger(__name__)
 
+# Documents are written in batches: one transaction per page would make SQLite
+# the crawl's bottleneck. A killed run loses at most one batch, refetched next time.
+BATCH_SIZE = 50
+
 # Text with more than this share of replacement or control characters is binary
 # garbage served as text (RELIABILITY.md item 4), not a statement.
 GARBAGE_SHARE = 0.05
@@ -78,6 +82,7 @@ class StorePipeline:
         self.db_path = crawler.settings.get("NORMWATCH_DB")
         self.new = self.seen = self.errors = 0
         self.seen_by_url: dict[str, set[str]] = defaultdict(set)
+        self.pending: list[store.Document] = []
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
         crawler.signals.connect(self.request_dropped, signal=signals.request_dropped)
 
@@ -112,8 +117,13 @@ class StorePipeline:
         document = document_from_item(item, self.crawler.spider.name, self.run_id)
         self.seen += 1
         self.seen_by_url[document.url].add(document.id)
-        if store.insert_document(self.db, document):
-            self.new += 1
+        self.pending.append(document)
+        if len(self.pending) >= BATCH_SIZE:
+            self._flush()
+
+    def _flush(self) -> None:
+        self.new += store.insert_documents(self.db, self.pending)
+        self.pending = []
 
     def _store_error(self, item: FetchErrorItem) -> None:
         self.errors += 1
@@ -130,6 +140,7 @@ class StorePipeline:
         self._store_error(FetchErrorItem(url=request.url, reason="dropped_duplicate"))
 
     def spider_closed(self, spider, reason: str) -> None:
+        self._flush()
         if reason == "finished":
             # Only a complete run knows which documents a refetched page no longer has.
             store.supersede_revised(self.db, self.run_id, self.seen_by_url)
@@ -137,7 +148,8 @@ class StorePipeline:
             key: value
             for key, value in self.crawler.stats.get_stats().items()
             if key.startswith(("downloader/response_status_count", "httpcache/", "retry/",
-                               "robotstxt/", "item_scraped_count", "log_count/ERROR"))
+                               "robotstxt/", "item_scraped_count", "log_count/ERROR",
+                               "elapsed_time_seconds", "response_received_count"))
         }
         store.finish_crawl_run(
             self.db, self.run_id, reason=reason, new=self.new, seen=self.seen,

@@ -184,6 +184,7 @@ def split_names(text: str) -> list[str]:
 def _split_on_and(part: str) -> list[str]:
     """Split at an " and " only where every side is a known state; else keep the words."""
     resolve = registry().resolve
+    part = _strip_article(part)
     if resolve(part):
         return [part]
     pieces = part.split(" and ")

@@ -25,6 +25,8 @@ def open_db(path: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if str(path) != ":memory:":
         db.execute("PRAGMA journal_mode = WAL")
+        # In WAL mode NORMAL never corrupts the file; a power cut may lose the last commits.
+        db.execute("PRAGMA synchronous = NORMAL")
     db.execute("PRAGMA foreign_keys = ON")
     if migrate:
         from db.schema import ensure_schema

@@ -80,9 +80,17 @@ class Document:
 
 def insert_document(db: sqlite_utils.Database, document: Document) -> bool:
     """Store a document unless one with the same id exists; True if it was new."""
+    return insert_documents(db, [document]) == 1
+
+
+def insert_documents(db: sqlite_utils.Database, documents: list[Document]) -> int:
+    """Store, in one transaction, the documents whose ids are new; return how many were."""
+    if not documents:
+        return 0
     with write_transaction(db):
-        db["documents"].insert(document.row(), pk="id", ignore=True)
-        return db.conn.execute("SELECT changes()").fetchone()[0] > 0
+        before = db.conn.total_changes
+        db["documents"].insert_all((d.row() for d in documents), pk="id", ignore=True)
+        return db.conn.total_changes - before
 
 
 def known_document_urls(db_path: str | None, spider: str) -> set[str]:
