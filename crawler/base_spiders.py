@@ -17,7 +17,15 @@ from typing import Any, ClassVar
 from urllib.parse import urljoin
 
 import scrapy
-from scrapy.exceptions import IgnoreRequest
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadFailedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    ResponseDataLossError,
+)
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import (
@@ -33,6 +41,12 @@ from crawler.items import DocumentItem, FetchErrorItem
 from db.store import known_document_urls
 
 _FAILURE_REASONS: tuple[tuple[type[BaseException], str], ...] = (
+    (DownloadCancelledError, "too_large"),  # over DOWNLOAD_MAXSIZE
+    (DownloadTimeoutError, "timeout"),
+    (CannotResolveHostError, "dns"),
+    (DownloadConnectionRefusedError, "connection_refused"),
+    (ResponseDataLossError, "data_loss"),
+    (DownloadFailedError, "connection_lost"),
     (DNSLookupError, "dns"),
     (TimeoutError, "timeout"),
     (TCPTimedOutError, "timeout"),
@@ -51,6 +65,10 @@ def failure_reason(failure: Failure) -> tuple[str, int | None]:
         if failure.check(exception_type):
             if reason == "ignored" and "robots.txt" in str(failure.value):
                 return "robots", None
+            if reason == "ignored" and "max redirections" in str(failure.value):
+                return "redirect_loop", None
+            if reason == "ignored" and "DOWNLOAD_MAXSIZE" in str(failure.value):
+                return "too_large", None  # a compressed body that inflates past the limit
             return reason, None
     return "error", None
 

@@ -47,6 +47,8 @@ def parse_article(html: str | Selector) -> WikiArticle:
     content = page.css("#mw-content-text")
     language = content.attrib.get("lang") or page.xpath("/html/@lang").get()
     body = content.css(".mw-parser-output") or content
+    if not body:
+        return WikiArticle(title=title, text="", language=language)
     paragraphs: list[str] = []
     sections: list[dict] = []
     offset = 0

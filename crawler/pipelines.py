@@ -115,11 +115,24 @@ class StorePipeline:
             )
             return
         document = document_from_item(item, self.crawler.spider.name, self.run_id)
+        original = self._duplicate_of(document)
+        if original:
+            self._store_error(FetchErrorItem(url=item.url, reason="duplicate_content",
+                                             detail=f"same text as document {original}"))
+            return
         self.seen += 1
         self.seen_by_url[document.url].add(document.id)
         self.pending.append(document)
         if len(self.pending) >= BATCH_SIZE:
             self._flush()
+
+    def _duplicate_of(self, document: store.Document) -> str | None:
+        for waiting in self.pending:
+            if (waiting.text_sha256, waiting.state or waiting.speaker) == (
+                document.text_sha256, document.state or document.speaker
+            ) and waiting.url != document.url:
+                return waiting.id
+        return store.duplicate_of(self.db, document)
 
     def _flush(self) -> None:
         self.new += store.insert_documents(self.db, self.pending)
@@ -137,7 +150,11 @@ class StorePipeline:
         )
 
     def request_dropped(self, request, spider=None) -> None:
-        self._store_error(FetchErrorItem(url=request.url, reason="dropped_duplicate"))
+        # A redirect back to a URL already seen is a loop (RELIABILITY.md item 3).
+        redirects = request.meta.get("redirect_urls") or []
+        reason = "redirect_loop" if redirects else "dropped_duplicate"
+        url = redirects[0] if redirects else request.url
+        self._store_error(FetchErrorItem(url=url, reason=reason))
 
     def spider_closed(self, spider, reason: str) -> None:
         self._flush()

@@ -58,10 +58,12 @@ _NUMBERED = re.compile(r"^(?:\d+\.|\([a-z0-9]{1,4}\)|[•\u2022-])\s")
 _ANNEX = re.compile(r"^Annex(?:\s+[IVX]+)?$")
 # UN page furniture: job number and page ("21-09876 3/8", "2/8 21-09876", "13-39999 (E)").
 _FOOTER = re.compile(r"^(?:\d+/\d+\s+)?\d{2}-\d{5}(?:\s+\([A-Z]\))?(?:\s+\d+/\d+)?$|^\d+/\d+$")
+_AGENDA = re.compile(r"^(?:Item \d+ of the (?:provisional )?agenda|Agenda item \d+)", re.I)
 _TERMINAL = tuple(".!?:;)]\"'")
-_TITLE_STARTS = (
-    "Report of", "Official compendium", "Final report", "Progress report",
-    "Annual progress report", "Note by",
+# A title line, best first: the report's own title beats the covering "Note by the Secretary-General".
+_TITLES = (
+    re.compile(r"^(?:Report of|Official compendium|(?:[A-Z]\w+ )?(?:annual |final )?(?:progress )?report of)", re.I),
+    re.compile(r"^Note by\b"),
 )
 
 
@@ -220,7 +222,7 @@ def _heading_candidates(content: list[_Line], i: int) -> Iterable[tuple[str, int
     """(name, lines used): a heading may wrap onto a second line in a narrow column."""
     if not _after_paragraph_end(content, i):
         return
-    for size in (1, 2):
+    for size in (1,):
         chunk = content[i : i + size]
         if len(chunk) < size or not all(_heading_shaped(line.text) for line in chunk):
             return
@@ -296,26 +298,34 @@ def reflow(lines: list[str]) -> list[str]:
         return []
     width = max(len(line) for line in content)
     paragraphs: list[list[str]] = []
-    for line in content:
-        if not paragraphs or _starts_paragraph(line, paragraphs[-1][-1], width):
+    for i, line in enumerate(content):
+        following = content[i + 1] if i + 1 < len(content) else None
+        if not paragraphs or _starts_paragraph(line, paragraphs[-1], following, width):
             paragraphs.append([line])
         else:
             paragraphs[-1].append(line)
     return [_join(paragraph) for paragraph in paragraphs]
 
 
-def _starts_paragraph(line: str, previous: str, width: int) -> bool:
+def _starts_paragraph(line: str, current: list[str], following: str | None, width: int) -> bool:
+    previous = current[-1]
     if _NUMBERED.match(line) or line.startswith("[") or _ROMAN_HEADING.match(line):
         return True
-    if _ROMAN_HEADING.match(previous) or previous.startswith("[") or _short_heading(previous, width):
+    if _ROMAN_HEADING.match(current[0]) or previous.startswith("[") or _is_heading_paragraph(current, width):
         return True
     if previous.endswith(_TERMINAL):
-        return _short_heading(line, width) or len(previous) < 0.75 * width
+        # In a narrow column a heading is hardly shorter than a wrapped line: it is
+        # heading-shaped and the next line opens a numbered paragraph.
+        opens_numbered = following is None or bool(_NUMBERED.match(following))
+        if _heading_shaped(line) and (len(line) < 0.6 * width or opens_numbered):
+            return True
+        return len(previous) < 0.75 * width
     return False
 
 
-def _short_heading(text: str, width: int) -> bool:
-    return len(text) < 0.6 * width and _heading_shaped(text)
+def _is_heading_paragraph(current: list[str], width: int) -> bool:
+    """A one-line paragraph that is a heading (so the next line starts a new paragraph)."""
+    return len(current) == 1 and _heading_shaped(current[0]) and len(current[0]) < 0.6 * width
 
 
 def _join(lines: list[str]) -> str:
@@ -366,16 +376,29 @@ def _title(front: list[_Line]) -> str | None:
     if not front:
         return None
     width = max(len(line.text) for line in front)
-    for prefix in _TITLE_STARTS:
+    for pattern in _TITLES:
         for i, line in enumerate(front):
-            if line.text.startswith(prefix):
-                title = line.text
-                # Keep wrapped continuation lines of a long title.
+            if pattern.match(line.text):
+                lines = [line.text]
+                # A title line nearly as wide as the column was wrapped: keep its continuation.
                 for following in front[i + 1 :]:
-                    if len(title.split("\n")[-1]) < 0.75 * width or following.text.startswith(_TITLE_STARTS):
+                    if len(lines[-1]) < 0.75 * width or any(p.match(following.text) for p in _TITLES):
                         break
-                    title += "\n" + following.text
-                return _join(title.split("\n"))
+                    lines.append(following.text)
+                title = _join(lines)
+                if title.startswith(("Report of the Secretary-General", "Note by")):
+                    # A generic title says little: lead with the agenda item's subject.
+                    subject = _subject(front[:i])
+                    title = f"{subject}: {title}" if subject else title
+                return title
+    return None
+
+
+def _subject(front: list[_Line]) -> str | None:
+    """The agenda item's subject: the lines after "Item 94 of the provisional agenda*"."""
+    for i, line in enumerate(front):
+        if _AGENDA.match(line.text):
+            return _join([following.text for following in front[i + 1 :]]) or None
     return None
 
 

@@ -104,7 +104,7 @@ _EN_VERBS = (
 _ENGLISH = _Rules(
     attributions=(
         re.compile(rf"(?P<name>{_EN_NAME})(?:'s|')\s+{_EN_NOUN}\b"),
-        re.compile(rf"\b(?:[Tt]he\s+)?{_EN_NOUN}\s+(?:of|for)\s+(?P<name>{_EN_NAME})"),
+        re.compile(rf"\b(?:[Tt]he\s+)?{_EN_NOUN}\s+(?:of|for)\s+(?P<name>(?:the\s+)?{_EN_NAME})"),
     ),
     subject_before=re.compile(rf"(?:^|,|\b(?:{_EN_VERBS}|[Aa]ccording to|[Aa]lso))$"),
     continuation_start=re.compile(
@@ -119,16 +119,16 @@ _ENGLISH = _Rules(
         r"|Under-Secretary-General|Secretary of the Committee)\b"
     ),
     group=re.compile(
-        r"\b(?:speaking\s+(?:for|on behalf of)|on behalf of)\s+(?P<group>[^,;.]+?)"
+        r"\b(?:[Ss]peaking\s+(?:for|on behalf of)|[Oo]n behalf of)\s+(?P<group>[^,;.]+?)"
         r"(?=\s*[,;.]|\s+(?:said|and|urged|stressed|called)\b|$)"
     ),
-    right_of_reply=re.compile(r"\brights? of reply\b", re.I),
+    right_of_reply=re.compile(r"\brights? of reply\b", re.IGNORECASE),
     explanation_of_vote=re.compile(
         r"\bexplanations? of (?:vote|position)\b"
         r"|\bexplain(?:ed|ing)? (?:his|her|its|their|the) (?:delegation's )?(?:vote|position)\b",
-        re.I,
+        re.IGNORECASE,
     ),
-    articles=re.compile(r"^(?:the)\s+", re.I),
+    articles=re.compile(r"^(?:the)\s+", re.IGNORECASE),
 )
 
 # French: the name runs to the first comma, full stop or verb ("a", "qui", "estime" ...).
@@ -157,11 +157,11 @@ _FRENCH = _Rules(
     group=re.compile(
         r"\bau nom (?:du|de la|de l'|des|de)\s*(?P<group>[^,;.]+?)(?=\s*[,;.]|\s+a\b|$)"
     ),
-    right_of_reply=re.compile(r"\bdroits? de réponse\b", re.I),
+    right_of_reply=re.compile(r"\bdroits? de réponse\b", re.IGNORECASE),
     explanation_of_vote=re.compile(
-        r"\bexplications? de (?:vote|position)\b|\bexpliquant (?:son|le|leur) vote\b", re.I
+        r"\bexplications? de (?:vote|position)\b|\bexpliquant (?:son|le|leur) vote\b", re.IGNORECASE
     ),
-    articles=re.compile(r"^(?:la|le|les|l')\s*", re.I),
+    articles=re.compile(r"^(?:la|le|les|l')\s*", re.IGNORECASE),
 )
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÀ-Ý\"'])")
@@ -221,7 +221,7 @@ def _new_statement(sentence: str, rules: _Rules, section_type: str) -> Statement
     found = _speaking_delegation(sentence, rules)
     if found is not None:
         match, name = found
-        group = rules.group.search(sentence, match.end())
+        group = rules.group.search(sentence)
         behalf = on_behalf_of(group.group("group").strip() if group else None, name)
         noun = match.group("noun")
         role = "group" if behalf else "observer" if noun.startswith("observ") else "delegation"

@@ -13,6 +13,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import pairwise
 
 from parsel import Selector
 
@@ -27,16 +28,19 @@ _TITLE_LINK = "h5 > a"
 _META_DIVS = "./div[not(.//h5)]//div[not(div)]"
 NEXT_PAGE_CSS = 'a[rel="next"], li.pager__item--next a'  # Drupal pager [check]
 
-_DATE_FORMATS = ("%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y", "%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y")
-_STATEMENT_TYPE = re.compile(r"statement|d[ée]claration|declaraci[óo]n|intervention", re.I)
-_STAKEHOLDER_TYPE = re.compile(r"stakeholder|non-governmental|\bngo\b|civil society", re.I)
-_SPEAKER_PREFIX = re.compile(r"^(?:statement|intervention|remarks)\s+(?:by|of|from)\s+", re.I)
-_ON_BEHALF = re.compile(r"^(?P<speaker>.+?),?\s+on behalf of\s+(?P<group>.+)$", re.I)
+_DATE_FORMATS = (
+    "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y", "%Y-%m-%d", "%d/%m/%Y", "%d.%m.%Y",
+)
+_STATEMENT_TYPE = re.compile(r"statement|d[ée]claration|declaraci[óo]n|intervention", re.IGNORECASE)
+_STAKEHOLDER_TYPE = re.compile(r"stakeholder|non-governmental|\bngo\b|civil society", re.IGNORECASE)
+_SPEAKER_PREFIX = re.compile(r"^(?:statement|intervention|remarks)\s+(?:by|of|from)\s+", re.IGNORECASE)
+_ON_BEHALF = re.compile(r"^(?P<speaker>.+?),?\s+on behalf of\s+(?P<group>.+)$", re.IGNORECASE)
 _JOINT = re.compile(
-    r"^joint statement(?:\s+(?:by|of|from)\s+(?P<names>.+?))?(?:\s+on\s+(?P<topic>.+))?$", re.I
+    r"^joint statement(?:\s+(?:by|of|from)\s+(?P<names>.+?))?(?:\s+on\s+(?P<topic>.+))?$",
+    re.IGNORECASE,
 )
 _OEWG_YEARS = re.compile(r"(?:19|20)(\d{2})\s*[-\u2013\u2014]\s*((?:19|20)\d{2})")
-MARKER = re.compile(r"^\s*SYNTHETIC SAMPLE\b", re.M)
+MARKER = re.compile(r"^\s*SYNTHETIC SAMPLE\b", re.MULTILINE)
 
 # Groups that speak in the OEWG, by the names listings use for them.
 GROUPS = {
@@ -101,7 +105,8 @@ def parse_meeting_page(html: str) -> MeetingPage:
         if not title or not href:
             logger.debug("listing entry without title or link skipped heading=%r", heading)
             continue
-        texts = [t for t in (_clean(" ".join(d.css("::text").getall())) for d in article.xpath(_META_DIVS)) if t]
+        texts = [_clean(" ".join(div.css("::text").getall())) for div in article.xpath(_META_DIVS)]
+        texts = [text for text in texts if text]
         date = next((d for d in map(parse_date, texts) if d), None)
         type_label = next((t for t in texts if parse_date(t) is None), None)
         entries.append(ListingEntry(title=title, href=href, type_label=type_label, date=date))
@@ -147,7 +152,8 @@ def attribute(title: str, type_label: str | None = None) -> list[Attribution]:
         if not names:
             return [Attribution(title, "group", title, "joint statement")]
         return [
-            Attribution(name, "delegation", title, "joint statement", tuple(names)) for name in names
+            Attribution(name, "delegation", title, "joint statement", tuple(names))
+            for name in names
         ]
     name = _strip_article(_SPEAKER_PREFIX.sub("", title))
     if _STAKEHOLDER_TYPE.search(type_label or ""):
@@ -155,7 +161,8 @@ def attribute(title: str, type_label: str | None = None) -> list[Attribution]:
     on_behalf = _ON_BEHALF.match(name)
     if on_behalf:
         group = group_name(on_behalf.group("group"))
-        return [Attribution(_strip_article(on_behalf.group("speaker")), "group", group, "statement")]
+        speaker = _strip_article(on_behalf.group("speaker"))
+        return [Attribution(speaker, "group", group, "statement")]
     group = GROUPS.get(name.casefold())
     if group:
         return [Attribution(group, "group", group, "statement")]
@@ -211,7 +218,7 @@ def reflow(page: str) -> str:
         return ""
     full = max(len(line) for line in lines)
     paragraphs, current = [], lines[0]
-    for previous, line in zip(lines, lines[1:]):
+    for previous, line in pairwise(lines):
         if previous.endswith((".", "!", "?", ":", "\u00bb", '"')) and len(previous) < 0.8 * full:
             paragraphs.append(current)
             current = line

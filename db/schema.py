@@ -231,6 +231,11 @@ def m007_revisions_and_run_stats(db: sqlite_utils.Database) -> None:
     _create_stance_views(db)
 
 
+@migrations()
+def m008_duplicate_lookup_index(db: sqlite_utils.Database) -> None:
+    db["documents"].create_index(["text_sha256"])
+
+
 def _create_stance_views(db: sqlite_utils.Database) -> None:
     # One row per current document and norm: the decisive sentence is the most
     # confident one that takes a position; a bare mention only when none does.

@@ -93,6 +93,17 @@ def insert_documents(db: sqlite_utils.Database, documents: list[Document]) -> in
         return db.conn.total_changes - before
 
 
+def duplicate_of(db: sqlite_utils.Database, document: Document) -> str | None:
+    """The id of a current document by the same speaker with the same text at another URL."""
+    row = db.execute(
+        """SELECT id FROM documents
+           WHERE text_sha256 = ? AND coalesce(state, speaker) IS ? AND url IS NOT ?
+             AND superseded_in_run IS NULL LIMIT 1""",
+        [document.text_sha256, document.state or document.speaker, document.url],
+    ).fetchone()
+    return row[0] if row else None
+
+
 def known_document_urls(db_path: str | None, spider: str) -> set[str]:
     """URLs this spider already turned into documents (for incremental listing walks)."""
     if not db_path or not os.path.exists(db_path):

@@ -6,6 +6,7 @@ import contextlib
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 # A route answers (status, headers, body); it gets the handler and its hit count.
 Route = Callable[[BaseHTTPRequestHandler, int], tuple[int, dict[str, str], bytes]]
@@ -29,10 +30,11 @@ def fault_server(routes: dict[str, Route]) -> Iterator[tuple[str, dict[str, int]
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
+            path = unquote(self.path)
             with lock:
-                hits[self.path] = hits.get(self.path, 0) + 1
-                count = hits[self.path]
-            route = routes.get(self.path)
+                hits[path] = hits.get(path, 0) + 1
+                count = hits[path]
+            route = routes.get(path)
             if route is None:
                 self.send_error(404)
                 return
@@ -52,6 +54,7 @@ def fault_server(routes: dict[str, Route]) -> Iterator[tuple[str, dict[str, int]
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.handle_error = lambda request, client_address: None  # dropped connections are the point
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{server.server_port}", hits

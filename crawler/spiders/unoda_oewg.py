@@ -71,7 +71,9 @@ class UnodaOewgSpider(SourceSpider):
     async def start(self) -> AsyncIterator[scrapy.Request]:
         for meeting_id in self.meeting_ids:
             if meeting_id.startswith("placeholder-") and self.base_url == self.default_base_url:
-                self.logger.warning("meeting id is a placeholder; set the real id meeting=%s", meeting_id)
+                self.logger.warning(
+                    "meeting id is a placeholder; set the real id meeting=%s", meeting_id
+                )
             url = self.absolute(f"/meeting/{meeting_id}/documents")
             yield self.request(url, self.parse_meeting, cb_kwargs={"meeting_id": meeting_id})
 
@@ -89,9 +91,8 @@ class UnodaOewgSpider(SourceSpider):
             )
         # An empty page ends the listing even if a pager is still shown.
         if page.entries and page.next_href:
-            yield self.request(
-                response.urljoin(page.next_href), self.parse_meeting, cb_kwargs={"meeting_id": meeting_id}
-            )
+            next_url = response.urljoin(page.next_href)
+            yield self.request(next_url, self.parse_meeting, cb_kwargs={"meeting_id": meeting_id})
 
     async def parse_statement(
         self, response: Response, entry: ListingEntry, forum: str | None
@@ -99,7 +100,9 @@ class UnodaOewgSpider(SourceSpider):
         pdf = await asyncio.to_thread(extract_pdf, response.body)
         if not pdf.ok:
             self.logger.warning("no text reason=%s url=%s", pdf.reason, response.url)
-            yield FetchErrorItem(url=response.url, reason=pdf.reason, status=response.status, detail=pdf.detail)
+            yield FetchErrorItem(
+                url=response.url, reason=pdf.reason, status=response.status, detail=pdf.detail
+            )
             return
         statement = statement_text(pdf.text)
         language = detect_language(statement.body or statement.text)
