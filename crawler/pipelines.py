@@ -64,7 +64,8 @@ class ResolveStatePipeline:
     def process_item(self, item):
         if isinstance(item, DocumentItem) and item.state is None:
             item.state = registry().resolve(item.speaker)
-            if item.state is None:
+            # Groups (NAM, African Group) and stakeholders are not states: expected, not a warning.
+            if item.state is None and item.speaker_role not in ("group", "stakeholder", "official"):
                 logger.warning("unresolved speaker speaker=%r url=%s", item.speaker, item.url)
         return item
 
