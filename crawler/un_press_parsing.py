@@ -99,6 +99,8 @@ def parse_press_page(html: str, url: str = "") -> PressPage:
         blocks = _blocks(body[0].xpath(_BLOCKS))
         date = _iso_date(page.css("div.field--name-field-dated time::attr(datetime)").get())
         doctype = _inline_text(page.css("div.field--name-field-doctype")) or None
+        # The symbol line sits above the title; its field class is [check], so fall back to
+        # the article's opening text (body paragraphs never carry a GA/DIS symbol of their own).
         header = " ".join(page.css("article ::text").getall()[:200])
     else:  # pre-2010 layout: symbol and date lines above the h1, paragraphs after it
         content = page.css("div#content") or page.css("body")

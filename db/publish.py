@@ -22,8 +22,9 @@ def publish(working_db: str | Path, out: str | Path) -> Path:
     if not working_db.exists():
         raise PublishError(f"no working database at {working_db}: run crawl/ingest and process first")
     out.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in out.parent.glob(f".{out.name}.*.tmp"):
+        leftover.unlink(missing_ok=True)  # from a publish that was killed (runs hold the lock)
     temporary = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    temporary.unlink(missing_ok=True)
     try:
         with contextlib.closing(sqlite3.connect(working_db)) as source:
             source.execute("VACUUM INTO ?", [str(temporary)])
