@@ -138,14 +138,15 @@ class ListingSpider(SourceSpider):
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         reached_known = False
         for link in response.css(self.item_link_css):
-            label = (link.attrib.get("title") or link.css("::text").get() or "").strip()
+            label = (link.root.get("title") or link.css("::text").get() or "").strip()
             match = self.item_title_pattern.match(label)
-            href = link.attrib.get("href")
+            href = link.root.get("href")
             if match and href:
                 url = response.urljoin(href)
                 reached_known = reached_known or url in self.known_urls
                 yield self.request(url, self.parse_document, cb_kwargs={"listing": match.groupdict()})
-        next_href = response.css(self.next_page_css).attrib.get("href") if self.next_page_css else None
+        next_link = response.css(self.next_page_css) if self.next_page_css else None
+        next_href = next_link[0].root.get("href") if next_link else None
         if next_href and reached_known:
             self.logger.info("stopping at known items listing=%s", response.url)
         elif next_href:

@@ -45,7 +45,9 @@ def parse_article(html: str | Selector) -> WikiArticle:
     page = html if isinstance(html, Selector) else Selector(text=html)
     title = normalise_text(" ".join(page.css("h1#firstHeading ::text").getall()))
     content = page.css("#mw-content-text")
-    language = content.attrib.get("lang") or page.xpath("/html/@lang").get()
+    # Attributes are read one by one with root.get(): `.attrib` builds a dict of all
+    # of them and lxml raises on an attribute name holding a control character.
+    language = (content[0].root.get("lang") if content else None) or page.xpath("/html/@lang").get()
     body = content.css(".mw-parser-output") or content
     if not body:
         return WikiArticle(title=title, text="", language=language)
@@ -54,7 +56,7 @@ def parse_article(html: str | Selector) -> WikiArticle:
     offset = 0
     for element in body[0].xpath("./*"):
         tag = element.root.tag
-        classes = element.attrib.get("class", "")
+        classes = element.root.get("class") or ""
         heading = _heading(element, tag, classes)
         if heading is not None:
             text, level = heading
@@ -63,7 +65,7 @@ def parse_article(html: str | Selector) -> WikiArticle:
             _close(sections, offset)
             sections.append({"heading": text, "level": level, "char_start": None, "char_end": None})
             continue
-        if any(name in classes.split() for name in _SKIP_CLASSES) or element.attrib.get("id") == "toc":
+        if any(name in classes.split() for name in _SKIP_CLASSES) or element.root.get("id") == "toc":
             continue
         for block in _blocks(element, tag):
             if paragraphs:

@@ -5,7 +5,9 @@ Each fixes a trap measured on this stack (../shared/RELIABILITY.md):
   (RFC 9309); Scrapy treats both as "allow everything";
 - Retry-After on 429/503 is honoured, up to a cap (Scrapy ignores it);
 - pages that declare no encoding and are not UTF-8 are read as windows-1252
-  (Scrapy guesses cp1250 and turns "Señor" into "Seńor").
+  (Scrapy guesses cp1250 and turns "Señor" into "Seńor");
+and one spider middleware: a callback that raises on a hostile page records a
+`parse_error` for that URL instead of losing it in a log line.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.http import Request, Response, TextResponse
 from scrapy.utils.misc import build_from_crawler
+
+from crawler.items import FetchErrorItem
 
 logger = logging.getLogger(__name__)
 
@@ -81,3 +85,12 @@ class Cp1252FallbackMiddleware:
         except UnicodeDecodeError:
             return response.replace(encoding="cp1252")
         return response.replace(encoding="utf-8")
+
+
+class ParseErrorMiddleware:
+    """Spider middleware: an exception in a callback becomes a recorded fetch error."""
+
+    def process_spider_exception(self, response: Response, exception: Exception):
+        logger.warning("parse error url=%s error=%r", response.url, exception)
+        return [FetchErrorItem(url=response.url, reason="parse_error", status=response.status,
+                               detail=f"{type(exception).__name__}: {exception}")]

@@ -49,6 +49,9 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.RetryAfterMiddleware": 550,
     "crawler.middlewares.Cp1252FallbackMiddleware": 580,
 }
+# Ours: an exception in a callback is recorded for its URL (fetch_errors.reason = parse_error).
+SPIDER_MIDDLEWARES = {"crawler.middlewares.ParseErrorMiddleware": 550}
+
 # Ours: the longest Retry-After we wait for; longer means give up and record.
 RETRY_AFTER_MAX = 60
 

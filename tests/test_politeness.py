@@ -88,3 +88,13 @@ def test_declared_encoding_is_left_alone():
     body = "<p>Señor</p>".encode("utf-8")
     response = HtmlResponse("http://x", body=body, headers={"Content-Type": "text/html; charset=utf-8"})
     assert Cp1252FallbackMiddleware().process_response(Request("http://x"), response) is response
+
+
+def test_a_callback_exception_becomes_a_recorded_parse_error():
+    from crawler.items import FetchErrorItem
+    from crawler.middlewares import ParseErrorMiddleware
+
+    response = HtmlResponse("http://x/page", body=b"<p>x</p>", status=200)
+    (item,) = ParseErrorMiddleware().process_spider_exception(response, KeyError("title"))
+    assert item == FetchErrorItem(url="http://x/page", reason="parse_error", status=200,
+                                  detail="KeyError: 'title'")
