@@ -22,13 +22,20 @@ from pathlib import Path
 from urllib.parse import unquote
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from db.reference import state_rows  # noqa: E402
+
+STATES = [row["short_name"] for row in state_rows() if row["un_member"]]
 
 
 def make_server(pages: int) -> tuple[ThreadingHTTPServer, list[int]]:
     served = [0]
+    # Unique titles the spider accepts: "National position of <state> (<4-digit year>)".
+    titles = [f"National position of {STATES[n % len(STATES)]} ({1000 + n // len(STATES)})"
+              for n in range(pages)]
     links = "".join(
-        f'<li><a href="/wiki/National_position_of_Chile_({1000 + n})" title="National position of Chile ({1000 + n})">'
-        f"{n}</a></li>" for n in range(pages)
+        f'<li><a href="/wiki/{title.replace(" ", "_")}" title="{title}">{title}</a></li>' for title in titles
     )
     listing = f'<div id="mw-pages"><ul>{links}</ul></div>'.encode()
 
@@ -41,11 +48,11 @@ def make_server(pages: int) -> tuple[ThreadingHTTPServer, list[int]]:
                 body = listing
             else:
                 served[0] += 1
-                n = path.rsplit("(", 1)[-1].rstrip(")")
+                title = path.rsplit("/", 1)[-1].replace("_", " ")
                 body = (
-                    f'<h1 id="firstHeading">National position of Chile ({n})</h1>'
+                    f'<h1 id="firstHeading">{title}</h1>'
                     f'<div id="mw-content-text"><div class="mw-parser-output">'
-                    f"<p>Statement {n}: sovereignty is a rule and due diligence is binding. "
+                    f"<p>{title}: sovereignty is a rule and due diligence is binding. "
                     + "Further explanation of the position. " * 40 + "</p></div></div>"
                 ).encode()
             self.send_response(200)

@@ -25,6 +25,7 @@ class DocumentItem:
     source_char_start: int | None = None  # this statement's span in the source page's text
     source_char_end: int | None = None
     aligned_states: list[str] = field(default_factory=list)  # names or iso3 of aligning states
+    original_language: str | None = None  # ISO 639-1 of the text as submitted, when `text` is a translation
     state: str | None = None  # iso3; filled from `speaker` by ResolveStatePipeline when None
 
 

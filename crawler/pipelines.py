@@ -41,6 +41,7 @@ def document_from_item(item: DocumentItem, spider: str, run_id: int | None) -> s
         symbol=item.symbol,
         source_char_start=item.source_char_start,
         source_char_end=item.source_char_end,
+        original_language=item.original_language,
         aligned_states=[registry().resolve(name) or name for name in item.aligned_states],
         spider=spider,
         provenance=item.provenance,
@@ -58,6 +59,10 @@ def garbage_share(text: str) -> float:
     return bad / len(text)
 
 
+# Speaker roles that are never states: an unresolved speaker with one is expected.
+NOT_STATES = ("group", "stakeholder", "official", "observer", "UN body", "secretariat")
+
+
 class ResolveStatePipeline:
     """Map the speaker's name to an iso3 code; an unknown speaker stays unresolved."""
 
@@ -65,7 +70,7 @@ class ResolveStatePipeline:
         if isinstance(item, DocumentItem) and item.state is None:
             item.state = registry().resolve(item.speaker)
             # Groups (NAM, African Group) and stakeholders are not states: expected, not a warning.
-            if item.state is None and item.speaker_role not in ("group", "stakeholder", "official"):
+            if item.state is None and item.speaker_role not in NOT_STATES:
                 logger.warning("unresolved speaker speaker=%r url=%s", item.speaker, item.url)
         return item
 

@@ -54,7 +54,7 @@ _DATE_LINE = re.compile(rf"^\[?(\d{{1,2}} (?:{_MONTHS}) \d{{4}})\]?$")
 _ORIGINAL = re.compile(r"^\[Original:\s*([A-Za-z]+)[^\]]*\]$")
 _ROMAN_HEADING = re.compile(r"^[IVXL]+\.\s+\S")
 _BODY_START = re.compile(r"^(?:I\.|1\.)\s+\S")
-_NUMBERED = re.compile(r"^(?:\d+\.|\([a-z0-9]{1,4}\)|[•\u2022-])\s")
+_NUMBERED = re.compile(r"^(?:\d+\.|\([a-z0-9]{1,4}\)|[\u2022-])\s")
 _ANNEX = re.compile(r"^Annex(?:\s+[IVX]+)?$")
 # UN page furniture: job number and page ("21-09876 3/8", "2/8 21-09876", "13-39999 (E)").
 _FOOTER = re.compile(r"^(?:\d+/\d+\s+)?\d{2}-\d{5}(?:\s+\([A-Z]\))?(?:\s+\d+/\d+)?$|^\d+/\d+$")
@@ -62,14 +62,21 @@ _AGENDA = re.compile(r"^(?:Item \d+ of the (?:provisional )?agenda|Agenda item \
 _TERMINAL = tuple(".!?:;)]\"'")
 # A title line, best first: the report's own title beats the covering "Note by the Secretary-General".
 _TITLES = (
-    re.compile(r"^(?:Report of|Official compendium|(?:[A-Z]\w+ )?(?:annual |final )?(?:progress )?report of)", re.I),
+    re.compile(
+        r"^(?:Report of|Official compendium|(?:[A-Z]\w+ )?(?:annual |final )?(?:progress )?report of)", re.I
+    ),
     re.compile(r"^Note by\b"),
 )
 
 
 @dataclass
 class Part:
-    """One document to store: a state's contribution or reply, or the report's own text."""
+    """One document to store: a state's contribution or reply, or the report's own text.
+
+    A state's span runs from its first to its last body line (heading and markers
+    excluded); the report's span from its first to its last line, so it may enclose
+    the states' parts when report text follows them.
+    """
 
     kind: str  # REPORT | NATIONAL_CONTRIBUTION | REPLY
     speaker: str
@@ -222,7 +229,7 @@ def _heading_candidates(content: list[_Line], i: int) -> Iterable[tuple[str, int
     """(name, lines used): a heading may wrap onto a second line in a narrow column."""
     if not _after_paragraph_end(content, i):
         return
-    for size in (1,):
+    for size in (1, 2):
         chunk = content[i : i + size]
         if len(chunk) < size or not all(_heading_shaped(line.text) for line in chunk):
             return

@@ -236,6 +236,12 @@ def m008_duplicate_lookup_index(db: sqlite_utils.Database) -> None:
     db["documents"].create_index(["text_sha256"])
 
 
+@migrations()
+def m009_original_language(db: sqlite_utils.Database) -> None:
+    # `language` is the language of the stored text; a translation keeps the original's here.
+    db["documents"].add_column("original_language", str)
+
+
 def _create_stance_views(db: sqlite_utils.Database) -> None:
     # One row per current document and norm: the decisive sentence is the most
     # confident one that takes a position; a bare mention only when none does.

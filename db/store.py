@@ -54,6 +54,7 @@ class Document:
     source_char_start: int | None = None
     source_char_end: int | None = None
     aligned_states: list[str] = field(default_factory=list)
+    original_language: str | None = None
     spider: str = "ingest"
     provenance: str = "official"
     crawl_run_id: int | None = None

@@ -318,7 +318,9 @@ def test_unknown_heading_stays_a_speaker_and_a_later_section_ends_the_replies():
     assert (venezuela.original_language, venezuela.date) == ("es", None)
     assert venezuela.text == "1. Venezuela opposes unilateral coercive measures in cyberspace."
     # The next report section goes back to the report, not into the last reply.
-    assert report.text.endswith("III. Replies received from intergovernmental organizations\n\n2. None had been received.")
+    assert report.text.endswith(
+        "III. Replies received from intergovernmental organizations\n\n2. None had been received."
+    )
     assert report.source_char_start == 0 and report.source_char_end == len(document.source_text)
     spider = UnDocumentsSpider()
     item = spider.item("u", document, atlantis)
@@ -393,6 +395,9 @@ def test_crawl_stores_parts_and_errors_then_recrawl_adds_nothing(tmp_path, sampl
     assert all(row["provenance"] == "synthetic-sample" for row in rows)
     assert all(row["url"].startswith(f"{base}/api/symbol/access?s=A%2F") for row in rows)
     assert {row["language"] for row in rows} == {"en", "fr", "es"}
+    originals = dict(db.execute("SELECT state, original_language FROM documents WHERE symbol = 'A/68/156' "
+                                "AND state IS NOT NULL").fetchall())
+    assert originals["CUB"] == "es" and originals["QAT"] == "ar"
     errors = {row["url"]: row["reason"] for row in db.query("SELECT url, reason FROM fetch_errors")}
     assert errors == {access_url(base, symbol): reason for symbol, reason in ERROR_SYMBOLS.items()}
     run = db["crawl_runs"].get(1)

@@ -128,12 +128,17 @@ class UnDocumentsSpider(SourceSpider):
             forum=self.forum,
             doc_type=part.kind,
             language=part.language,
-            speaker_role=(
-                ("secretariat" if part.speaker == SECRETARY_GENERAL else "UN body") if report else "government"
-            ),
+            speaker_role=speaker_role(part),
             provenance="synthetic-sample" if document.synthetic else "official",
             sections=part.sections,
             symbol=document.symbol,
             source_char_start=part.source_char_start,
             source_char_end=part.source_char_end,
+            original_language=part.original_language,
         )
+
+
+def speaker_role(part: Part) -> str:
+    if part.kind != REPORT:
+        return "government"
+    return "secretariat" if part.speaker == SECRETARY_GENERAL else "UN body"
