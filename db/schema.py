@@ -62,6 +62,7 @@ def m002_crawl_tables(db: sqlite_utils.Database) -> None:
             "documents_seen": int,
             "errors": int,
             "settings": str,  # JSON: base URL and other non-default settings
+            "stats": str,  # JSON: Scrapy's counters (responses by status, cache, retries, robots)
         },
         pk="id",
     )
@@ -85,13 +86,25 @@ def m002_crawl_tables(db: sqlite_utils.Database) -> None:
             "crawl_run_id": int,
             "fetched_at": str,
             "provenance": str,  # official | secretariat summary | unofficial transcript | synthetic-sample
+            "symbol": str,  # UN symbol of the source, e.g. GA/DIS/3673 or A/76/136
+            "source_char_start": int,  # where this statement starts in the source page's text
+            "source_char_end": int,
+            "aligned_states": str,  # JSON iso3 list of states aligning with the statement
+            "original_language": str,  # when `text` is a translation: the language as submitted
+            # An edited source gives new documents; the old ones are kept, marked with the
+            # run that replaced them, and each new one names the document it revises.
+            "superseded_in_run": int,
+            "revision_of": str,
         },
         pk="id",
-        foreign_keys=[("state", "states", "iso3"), ("crawl_run_id", "crawl_runs", "id")],
+        foreign_keys=[
+            ("state", "states", "iso3"),
+            ("crawl_run_id", "crawl_runs", "id"),
+            ("superseded_in_run", "crawl_runs", "id"),
+        ],
     )
-    db["documents"].create_index(["state"])
-    db["documents"].create_index(["url"])
-    db["documents"].create_index(["date"])
+    for columns in (["state"], ["url"], ["date"], ["symbol"], ["text_sha256"]):
+        db["documents"].create_index(columns)
     db["fetch_errors"].create(
         {
             "id": int,
@@ -160,86 +173,13 @@ def m003_analysis_tables(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m004_views(db: sqlite_utils.Database) -> None:
-    # One row per document and norm: the decisive sentence is the most
-    # confident one that takes a position; a bare mention only when none does.
-    db.create_view(
-        "document_stances",
-        """
-        WITH ranked AS (
-          SELECT st.document_id, st.state, st.norm_id, st.stance, st.confidence,
-                 st.sentence_id,
-                 row_number() OVER (
-                   PARTITION BY st.document_id, st.norm_id
-                   ORDER BY st.stance <> 'mention' DESC, st.confidence DESC, s.position
-                 ) AS rank
-          FROM stances st JOIN sentences s ON s.id = st.sentence_id
-        )
-        SELECT document_id, state, norm_id, stance, confidence,
-               sentence_id AS evidence_sentence_id
-        FROM ranked WHERE rank = 1
-        """,
-    )
-    # A state's current stance per norm: the latest dated document decides.
-    db.create_view(
-        "positions",
-        """
-        WITH dated AS (
-          SELECT ds.*, d.date,
-                 row_number() OVER w_latest AS rank,
-                 count(*) OVER w_all AS documents,
-                 min(d.date) OVER w_all AS first_date,
-                 max(d.date) OVER w_all AS last_date
-          FROM document_stances ds JOIN documents d ON d.id = ds.document_id
-          WHERE ds.state IS NOT NULL
-          WINDOW w_all AS (PARTITION BY ds.state, ds.norm_id),
-                 w_latest AS (PARTITION BY ds.state, ds.norm_id
-                              ORDER BY d.date DESC, ds.confidence DESC)
-        )
-        SELECT state, norm_id, stance, confidence, documents, first_date, last_date,
-               evidence_sentence_id, document_id AS evidence_document_id
-        FROM dated WHERE rank = 1
-        """,
-    )
+    _create_stance_views(db)
 
 
 @migrations()
 def m005_full_text_search(db: sqlite_utils.Database) -> None:
     db["sentences"].enable_fts(["text"], create_triggers=True, tokenize="porter")
     db["documents"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
-
-
-@migrations()
-def m006_document_provenance_fields(db: sqlite_utils.Database) -> None:
-    documents = db["documents"]
-    documents.add_column("symbol", str)  # UN symbol of the source, e.g. GA/DIS/3673 or A/76/136
-    documents.add_column("source_char_start", int)  # where this statement starts in the source page
-    documents.add_column("source_char_end", int)
-    documents.add_column("aligned_states", str)  # JSON iso3 list of states aligning with the statement
-    documents.create_index(["symbol"])
-
-
-@migrations()
-def m007_revisions_and_run_stats(db: sqlite_utils.Database) -> None:
-    documents = db["documents"]
-    # An edited source page gives new documents; the old ones are kept, marked
-    # with the run that replaced them, and the new one points to what it revises.
-    documents.add_column("superseded_in_run", int, fk="crawl_runs", fk_col="id")
-    documents.add_column("revision_of", str)
-    db["crawl_runs"].add_column("stats", str)  # JSON: Scrapy's counters (responses, cache, retries)
-    db.execute("DROP VIEW document_stances")
-    db.execute("DROP VIEW positions")
-    _create_stance_views(db)
-
-
-@migrations()
-def m008_duplicate_lookup_index(db: sqlite_utils.Database) -> None:
-    db["documents"].create_index(["text_sha256"])
-
-
-@migrations()
-def m009_original_language(db: sqlite_utils.Database) -> None:
-    # `language` is the language of the stored text; a translation keeps the original's here.
-    db["documents"].add_column("original_language", str)
 
 
 def _create_stance_views(db: sqlite_utils.Database) -> None:
@@ -265,7 +205,9 @@ def _create_stance_views(db: sqlite_utils.Database) -> None:
         FROM ranked WHERE rank = 1
         """,
     )
-    # A state's current stance per norm: the latest dated document decides.
+    # A state's current stance per norm: the latest dated document decides. A state
+    # speaking for a group (NAM, Arab Group) states the group's view, not its own; the
+    # EU's and AU's own statements (state EUN, AU) are their positions.
     db.create_view(
         "positions",
         """
@@ -277,6 +219,7 @@ def _create_stance_views(db: sqlite_utils.Database) -> None:
                  max(d.date) OVER w_all AS last_date
           FROM document_stances ds JOIN documents d ON d.id = ds.document_id
           WHERE ds.state IS NOT NULL
+            AND (d.speaker_role IS NOT 'group' OR d.state IN ('EUN', 'AU'))
           WINDOW w_all AS (PARTITION BY ds.state, ds.norm_id),
                  w_latest AS (PARTITION BY ds.state, ds.norm_id
                               ORDER BY d.date DESC, ds.confidence DESC)

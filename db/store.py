@@ -86,12 +86,16 @@ def insert_document(db: sqlite_utils.Database, document: Document) -> bool:
 
 def insert_documents(db: sqlite_utils.Database, documents: list[Document]) -> int:
     """Store, in one transaction, the documents whose ids are new; return how many were."""
-    if not documents:
+    rows = {document.id: document for document in documents}
+    if not rows:
         return 0
     with write_transaction(db):
-        before = db.conn.total_changes
-        db["documents"].insert_all((d.row() for d in documents), pk="id", ignore=True)
-        return db.conn.total_changes - before
+        marks = ",".join("?" * len(rows))
+        known = {row[0] for row in db.execute(f"SELECT id FROM documents WHERE id IN ({marks})", list(rows))}
+        new = [document.row() for doc_id, document in rows.items() if doc_id not in known]
+        if new:
+            db["documents"].insert_all(new, pk="id")
+    return len(new)
 
 
 def duplicate_of(db: sqlite_utils.Database, document: Document) -> str | None:

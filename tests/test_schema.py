@@ -119,3 +119,21 @@ def test_same_document_twice_is_stored_once(db):
                       date="2020-01-01")
     assert insert_document(db, edited) is True  # a new revision, not an overwrite
     assert db["documents"].count == 2
+
+
+def test_group_statements_are_not_a_members_position(db):
+    nam = Document(text="nam", url="u-nam", state="IDN", speaker="Indonesia", date="2023-07-01",
+                   speaker_role="group", on_behalf_of="Non-Aligned Movement")
+    own = Document(text="own", url="u-own", state="IDN", speaker="Indonesia", date="2021-01-01",
+                   speaker_role="delegation")
+    eu = Document(text="eu", url="u-eu", state="EUN", speaker="European Union", date="2023-07-01",
+                  speaker_role="group")
+    for document in (nam, own, eu):
+        insert_document(db, document)
+    add_stance(db, nam, 0, "debate.new-treaty", "support", 0.9)
+    add_stance(db, own, 0, "debate.new-treaty", "oppose", 0.7)
+    add_stance(db, eu, 0, "debate.new-treaty", "oppose", 0.8)
+    assert db.execute("select count(*) from document_stances").fetchone()[0] == 3
+    positions = {row["state"]: row for row in db.query("select * from positions")}
+    assert positions["IDN"]["stance"] == "oppose" and positions["IDN"]["evidence_document_id"] == own.id
+    assert positions["EUN"]["stance"] == "oppose"
