@@ -67,8 +67,13 @@ def make_server(pages: int) -> tuple[ThreadingHTTPServer, list[int]]:
     return ThreadingHTTPServer(("127.0.0.1", 0), Handler), served
 
 
-def rss_mb(pid: int) -> float:
-    """Resident memory of a process and its children, in MB."""
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of a process and its children, in MB; None once the crawler child is gone."""
+    try:
+        if not Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+            return None  # pipeline.py is alone: the scrapy crawl has ended
+    except OSError:
+        return None
     total = 0
     pids = [pid]
     while pids:
@@ -99,11 +104,14 @@ def main() -> None:
             cwd=REPO, stderr=subprocess.DEVNULL,
         )
         while crawl.poll() is None:
-            samples.append((served[0], rss_mb(crawl.pid)))
+            memory = rss_mb(crawl.pid)
+            if memory is not None:
+                samples.append((served[0], memory))
             time.sleep(0.5)
     server.shutdown()
 
     def at(pages: int) -> float:
+        """Memory at the first sample with `pages` served (the last sample for the end)."""
         return next((mb for count, mb in samples if count >= pages), samples[-1][1])
 
     start, end = min(5_000, args.pages // 4), args.pages

@@ -16,6 +16,8 @@ import spacy
 from spacy.language import Language
 
 from nlp import stance as stance_rules
+from nlp.stance_model import METHOD as MODEL_METHOD
+from nlp.stance_model import TRAIN, StanceModel, labelled_rows, train_from_rows, training_fingerprint
 from nlp.rules import (
     CUE_PATTERNS,
     NORM_PATTERNS,
@@ -50,14 +52,23 @@ class AnalysedSentence:
 
 
 class Analyzer:
-    """Turns statement text into analysed sentences. Build once; reuse for many documents."""
+    """Turns statement text into analysed sentences. Build once; reuse for many documents.
 
-    def __init__(self) -> None:
+    With `learned=True` (the default) stances come from the learned layer
+    (nlp.stance_model) trained on the labelled sentences over the rules' cue
+    features; with `learned=False`, from the rules alone.
+    """
+
+    def __init__(self, learned: bool = True) -> None:
         norm_patterns = read_patterns(NORM_PATTERNS)
         cue_patterns = read_patterns(CUE_PATTERNS)
         self.cue_rules = cue_rules(cue_patterns)
         self.nlp = build_pipeline(ruler_patterns(norm_patterns), ruler_patterns(cue_patterns))
-        self.version = f"{NLP_VERSION}+{rules_fingerprint(NORM_PATTERNS, CUE_PATTERNS)}"
+        self.model: StanceModel | None = None
+        if learned and TRAIN.exists():
+            self.model = train_from_rows(labelled_rows(TRAIN), self._features_by_norm)
+        learned_part = f"+lr{training_fingerprint(TRAIN)}" if self.model else ""
+        self.version = f"{NLP_VERSION}+{rules_fingerprint(NORM_PATTERNS, CUE_PATTERNS)}{learned_part}"
 
     def analyse(self, text: str, sections: Iterable[dict] = ()) -> list[AnalysedSentence]:
         paragraphs = list(_paragraphs(text))
@@ -83,6 +94,26 @@ class Analyzer:
         return sentences
 
     def _stances(self, doc, sent) -> list[NormStance]:
+        found = []
+        for norm, rule, features in self._mentions(doc, sent):
+            stance, confidence, method = rule.stance, rule.confidence, rule.method
+            if self.model is not None:
+                stance, confidence = self.model.predict(features)
+                method = MODEL_METHOD
+            found.append(
+                NormStance(
+                    norm_id=norm.label_,
+                    stance=stance,
+                    confidence=round(confidence, 3),
+                    method=method,
+                    cue=rule.cue,
+                    pattern_id=norm.id_,
+                )
+            )
+        return found
+
+    def _mentions(self, doc, sent):
+        """(norm span, rule stance, cue features) for each norm the sentence addresses."""
         norms = [span for span in doc.spans["norms"] if sent.start <= span.start < sent.end]
         if not norms:
             return []
@@ -91,20 +122,24 @@ class Analyzer:
             for span in doc.spans["cues"]
             if sent.start <= span.start < sent.end
         ]
-        best: dict[str, NormStance] = {}
+        mentions, seen = [], set()
         for norm in sorted(norms, key=lambda span: (span.id_.endswith("/bare"), -len(span))):
-            if norm.label_ in best:
+            if norm.label_ in seen:
                 continue  # keep the most specific pattern for each norm
-            decided = stance_rules.classify(sent, norm, cues)
-            best[norm.label_] = NormStance(
-                norm_id=norm.label_,
-                stance=decided.stance,
-                confidence=round(decided.confidence, 3),
-                method=decided.method,
-                cue=decided.cue,
-                pattern_id=norm.id_,
-            )
-        return list(best.values())
+            seen.add(norm.label_)
+            rule = stance_rules.classify(sent, norm, cues)
+            mentions.append((norm, rule, stance_rules.cue_features(sent, norm, cues, rule)))
+        return mentions
+
+    def _features_by_norm(self, text: str) -> dict[str, dict[str, float]]:
+        """Cue features per norm for a labelled sentence (its first mention of each norm)."""
+        features: dict[str, dict[str, float]] = {}
+        for _, paragraph in _paragraphs(text):
+            doc = self.nlp(paragraph)
+            for sent in doc.sents:
+                for norm, _, found in self._mentions(doc, sent):
+                    features.setdefault(norm.label_, found)
+        return features
 
 
 def build_pipeline(norm_patterns: list[dict], cue_patterns: list[dict]) -> Language:

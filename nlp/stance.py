@@ -90,6 +90,26 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
     return Stance("support" if polarity > 0 else "oppose", CONFIDENCE[kind] * weight, cue_text)
 
 
+def cue_features(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]], rule: Stance) -> dict[str, float]:
+    """What the cues around a norm mention look like, for the learned layer (nlp.stance_model)."""
+    start, end = _clause(sentence, norm)
+    applicable = [(span, r) for span, r in cues if not r.norms or norm.label_ in r.norms]
+    features: dict[str, float] = {f"rule={rule.stance}": 1.0, "bare": float(norm.id_.endswith("/bare"))}
+    negations = 0
+    for span, r in applicable:
+        if r.norms:
+            features[f"scoped={r.label}"] = 1.0
+        features[f"sentence={r.label}"] = features.get(f"sentence={r.label}", 0.0) + 1.0
+        if start <= span.start < end:
+            features[f"clause={r.label}"] = features.get(f"clause={r.label}", 0.0) + 1.0
+            if r.label == "NEGATION" and not _inside_other_cue(span, applicable, norm):
+                negations += 1
+    features["negation_parity"] = float(negations % 2)
+    features["double_negation"] = float(negations >= 2)
+    features["question"] = float(sentence.text.rstrip().endswith("?"))
+    return features
+
+
 def _clause(sentence: Span, norm: Span) -> tuple[int, int]:
     """Token bounds (doc indices) of the clause holding the norm mention."""
     start, end = sentence.start, sentence.end
