@@ -137,23 +137,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Stance engine quality.")
     parser.add_argument("--ilit", type=Path, default=DEFAULT_DIR)
     args = parser.parse_args()
-    analyzer = Analyzer()
-    print(f"NLP version {analyzer.version}\n")
-
-    own = evaluate_heldout(analyzer)
-    precision, recall, f1 = own.detection()
-    print("(a) held-out sentences")
-    print(f"norm detection: precision {precision:.3f} recall {recall:.3f} F1 {f1:.3f} "
-          f"(tp {own.tp}, fp {own.fp}, fn {own.fn})")
-    print(f"stance macro-F1 {own.macro_f1(STANCES):.3f} over {len(own.pairs)} detected gold pairs")
-    print(confusion(own))
-    print(reliability(own))
+    for learned in (False, True):
+        analyzer = Analyzer(learned=learned)
+        own = evaluate_heldout(analyzer)
+        precision, recall, f1 = own.detection()
+        print(f"(a) held-out sentences, {'learned layer' if learned else 'rules only'} "
+              f"(NLP version {analyzer.version})")
+        print(f"norm detection: precision {precision:.3f} recall {recall:.3f} F1 {f1:.3f} "
+              f"(tp {own.tp}, fp {own.fp}, fn {own.fn})")
+        print(f"stance macro-F1 {own.macro_f1(STANCES):.3f} over {len(own.pairs)} detected gold pairs")
+        print(confusion(own))
+        print(reliability(own))
+        print()
 
     if available(args.ilit):
         coded = evaluate_ilit(args.ilit)
         _, recall_b, _ = coded.detection()
         labels = tuple(sorted({g for g, _, _ in coded.pairs}, key=STANCES.index))
-        print("\n(b) iLIT human-coded passages")
+        print("(b) iLIT human-coded passages (the default analyzer, through ingest and process)")
         print(f"norm detection recall {recall_b:.3f} ({coded.tp} of {coded.tp + coded.fn})")
         print(f"stance macro-F1 {coded.macro_f1(labels):.3f} over classes {', '.join(labels)}")
         print(confusion(coded))
