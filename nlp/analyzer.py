@@ -97,7 +97,10 @@ class Analyzer:
         found = []
         for norm, rule, features in self._mentions(doc, sent):
             stance, confidence, method = rule.stance, rule.confidence, rule.method
-            if self.model is not None:
+            # A cue written for this very proposition ("a voluntary norm" against binding
+            # due diligence) is the most precise evidence there is; elsewhere the learned
+            # layer weighs the generic cues better than fixed rules do.
+            if self.model is not None and not rule.proposition_cue:
                 stance, confidence = self.model.predict(features)
                 method = MODEL_METHOD
             found.append(

@@ -39,6 +39,7 @@ class Stance:
     confidence: float
     cue: str | None
     method: str = METHOD
+    proposition_cue: bool = False  # decided by a cue scoped to this proposition
 
 
 def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> Stance:
@@ -57,7 +58,7 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
     qualified = [(span, rule) for span, rule in scoped if rule.label == "QUALIFIED"]
     if qualified:
         span, _ = qualified[0]
-        return Stance("qualified", CONFIDENCE["proposition_cue"] * weight, span.text)
+        return Stance("qualified", CONFIDENCE["proposition_cue"] * weight, span.text, proposition_cue=True)
     polar = [(span, rule) for span, rule in scoped if rule.label in ("SUPPORT", "OPPOSE")]
     if polar:
         # A proposition cue is the stronger evidence, but a negation in its clause
@@ -87,7 +88,8 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
     conditional = any(rule.label == "CONDITION" for _, rule in applicable)
     if polarity > 0 and (hedged or conditional):
         return Stance("qualified", CONFIDENCE["qualified"] * weight, cue_text)
-    return Stance("support" if polarity > 0 else "oppose", CONFIDENCE[kind] * weight, cue_text)
+    return Stance("support" if polarity > 0 else "oppose", CONFIDENCE[kind] * weight, cue_text,
+                  proposition_cue=kind == "proposition_cue")
 
 
 def cue_features(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]], rule: Stance) -> dict[str, float]:

@@ -9,6 +9,12 @@ from nlp.analyzer import Analyzer
 
 @pytest.fixture(scope="module")
 def analyzer():
+    """The rules alone: these tests pin down what each rule does."""
+    return Analyzer(learned=False)
+
+
+@pytest.fixture(scope="module")
+def learned():
     return Analyzer()
 
 
@@ -95,9 +101,34 @@ def test_confidence_is_a_probability_and_cue_is_recorded(analyzer):
                 assert found.cue  # the words that decided it
 
 
-def test_version_changes_with_the_rules(analyzer):
-    assert analyzer.version.startswith("0.1+")
-    assert analyzer.version == Analyzer().version
+def test_version_changes_with_the_rules_and_the_training_data(analyzer, learned):
+    assert analyzer.version.startswith("0.1+") and "+lr" not in analyzer.version
+    assert learned.version.startswith(analyzer.version + "+lr")
+    assert learned.version == Analyzer().version
+
+
+@pytest.mark.parametrize(
+    ("text", "norm", "stance"),
+    [
+        ("Existing international law is sufficient, and there is no need for a new treaty.",
+         "debate.new-treaty", "oppose"),
+        ("Due diligence, as a voluntary norm, should guide States.", "law.due-diligence-binding", "oppose"),
+        ("International humanitarian law applies only in times of armed conflict, and must not "
+         "legitimise the militarisation of cyberspace.", "law.ihl-applies", "qualified"),
+    ],
+)
+def test_learned_layer_keeps_proposition_cues(learned, text, norm, stance):
+    (sentence,) = learned.analyse(text)
+    found = {f.norm_id: f for f in sentence.stances}[norm]
+    assert (found.stance, found.method) == (stance, "rules-v1")
+
+
+def test_learned_layer_decides_generic_cues_with_a_probability(learned):
+    (sentence,) = learned.analyse("Kenya supports the Programme of Action as the permanent mechanism.")
+    found = {f.norm_id: f for f in sentence.stances}["debate.programme-of-action"]
+    assert found.method == "rules+lr-v1"
+    assert found.stance == "support"
+    assert 0.25 < found.confidence <= 1  # a probability over four classes
 
 
 @pytest.mark.parametrize(
