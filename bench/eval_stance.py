@@ -31,6 +31,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from ilit import DEFAULT_DIR, available, coded_passages  # noqa: E402
 
 from nlp.analyzer import Analyzer  # noqa: E402
+from nlp.embedder import MiniLMEmbedder  # noqa: E402
 
 HELDOUT = REPO / "nlp" / "data" / "labelled" / "heldout.jsonl"
 STANCES = ("support", "oppose", "qualified", "mention")
@@ -94,7 +95,7 @@ def evaluate_ilit(folder: Path) -> Scores:
                 handle.write(json.dumps({"text": passage.text, "state": passage.entity, "date": "2000-01-01",
                                          "title": f"iLIT passage {number} ({passage.norm_id})",
                                          "provenance": "human-coded passage"}) + "\n")
-        for args in (["ingest", str(manifest)], ["process", "--no-embed"]):
+        for args in (["ingest", str(manifest)], ["process"]):
             subprocess.run([sys.executable, "pipeline.py", "--db", str(db_path), *args],
                            cwd=REPO, check=True, capture_output=True)
         with sqlite3.connect(db_path) as conn:
@@ -137,12 +138,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Stance engine quality.")
     parser.add_argument("--ilit", type=Path, default=DEFAULT_DIR)
     args = parser.parse_args()
-    for learned in (False, True):
-        analyzer = Analyzer(learned=learned)
+    variants = {
+        "rules only": lambda: Analyzer(learned=False),
+        "learned layer, cue features (the default of `process`)": lambda: Analyzer(),
+        "learned layer, cues + embeddings": lambda: Analyzer(embedder=MiniLMEmbedder()),
+    }
+    for name, build in variants.items():
+        analyzer = build()
         own = evaluate_heldout(analyzer)
         precision, recall, f1 = own.detection()
-        print(f"(a) held-out sentences, {'learned layer' if learned else 'rules only'} "
-              f"(NLP version {analyzer.version})")
+        print(f"(a) held-out sentences, {name} (NLP version {analyzer.version})")
         print(f"norm detection: precision {precision:.3f} recall {recall:.3f} F1 {f1:.3f} "
               f"(tp {own.tp}, fp {own.fp}, fn {own.fn})")
         print(f"stance macro-F1 {own.macro_f1(STANCES):.3f} over {len(own.pairs)} detected gold pairs")

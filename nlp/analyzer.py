@@ -12,12 +12,13 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
+import numpy as np
 import spacy
 from spacy.language import Language
 
 from nlp import stance as stance_rules
-from nlp.stance_model import METHOD as MODEL_METHOD
-from nlp.stance_model import TRAIN, StanceModel, labelled_rows, train_from_rows, training_fingerprint
+from nlp.embedder import Embedder
+from nlp.stance_model import TRAIN, StanceModel, labelled_rows, training_fingerprint
 from nlp.rules import (
     CUE_PATTERNS,
     NORM_PATTERNS,
@@ -49,51 +50,76 @@ class AnalysedSentence:
     char_end: int
     section: str | None
     stances: list[NormStance] = field(default_factory=list)
+    vector: np.ndarray | None = None  # the sentence embedding, when the analyzer has an embedder
 
 
 class Analyzer:
     """Turns statement text into analysed sentences. Build once; reuse for many documents.
 
-    With `learned=True` (the default) stances come from the learned layer
-    (nlp.stance_model) trained on the labelled sentences over the rules' cue
-    features; with `learned=False`, from the rules alone.
+    With `learned=True` (the default) stances the rules decide with a cue written
+    for the proposition itself stay as they are; the others come from the learned
+    layer (nlp.stance_model), trained on the labelled sentences over the rules' cue
+    features and, with an `embedder`, the sentence embeddings (which the analyzer
+    then returns with each sentence, so they are computed once). `learned=False`:
+    the rules alone.
     """
 
-    def __init__(self, learned: bool = True) -> None:
+    def __init__(self, learned: bool = True, embedder: Embedder | None = None) -> None:
         norm_patterns = read_patterns(NORM_PATTERNS)
         cue_patterns = read_patterns(CUE_PATTERNS)
         self.cue_rules = cue_rules(cue_patterns)
         self.nlp = build_pipeline(ruler_patterns(norm_patterns), ruler_patterns(cue_patterns))
-        self.model: StanceModel | None = None
-        if learned and TRAIN.exists():
-            self.model = train_from_rows(labelled_rows(TRAIN), self._features_by_norm)
-        learned_part = f"+lr{training_fingerprint(TRAIN)}" if self.model else ""
-        self.version = f"{NLP_VERSION}+{rules_fingerprint(NORM_PATTERNS, CUE_PATTERNS)}{learned_part}"
+        self.embedder = embedder
+        self.model: StanceModel | None = self._train() if learned and TRAIN.exists() else None
+        version = f"{NLP_VERSION}+{rules_fingerprint(NORM_PATTERNS, CUE_PATTERNS)}"
+        if self.model:
+            version += f"+lr{training_fingerprint(TRAIN)}"
+            if self.embedder:
+                version += f"+{self.embedder.model_name}"
+        self.version = version
+
+    def _train(self) -> StanceModel | None:
+        """Fit on every gold (sentence, norm) pair of the training file that the rules detect."""
+        rows = labelled_rows(TRAIN)
+        vectors = self.embedder.embed([row["text"] for row in rows]) if self.embedder else None
+        features, row_vectors, labels = [], [], []
+        for index, row in enumerate(rows):
+            found = self._features_by_norm(row["text"])
+            for norm, stance in row["labels"].items():
+                if norm in found:
+                    features.append(found[norm])
+                    labels.append(stance)
+                    row_vectors.append(index)
+        if len(set(labels)) < 2:
+            return None
+        return StanceModel(features, vectors[row_vectors] if vectors is not None else None, labels)
 
     def analyse(self, text: str, sections: Iterable[dict] = ()) -> list[AnalysedSentence]:
         paragraphs = list(_paragraphs(text))
         headings = _SectionIndex(sections)
-        sentences: list[AnalysedSentence] = []
+        spans = []
         docs = self.nlp.pipe(paragraph for _, paragraph in paragraphs)
         for (offset, _), doc in zip(paragraphs, docs, strict=True):
-            for sent in doc.sents:
-                sent_text = sent.text.strip()
-                if not sent_text:
-                    continue
-                start = offset + sent.start_char
-                sentences.append(
-                    AnalysedSentence(
-                        position=len(sentences),
-                        text=sent_text,
-                        char_start=start,
-                        char_end=start + len(sent.text.rstrip()),
-                        section=headings.at(start),
-                        stances=self._stances(doc, sent),
-                    )
+            spans += [(offset, doc, sent) for sent in doc.sents if sent.text.strip()]
+        texts = [sent.text.strip() for _, _, sent in spans]
+        vectors = self.embedder.embed(texts) if self.embedder and texts else [None] * len(texts)
+        sentences = []
+        for position, ((offset, doc, sent), vector) in enumerate(zip(spans, vectors, strict=True)):
+            start = offset + sent.start_char
+            sentences.append(
+                AnalysedSentence(
+                    position=position,
+                    text=texts[position],
+                    char_start=start,
+                    char_end=start + len(sent.text.rstrip()),
+                    section=headings.at(start),
+                    stances=self._stances(doc, sent, vector),
+                    vector=vector,
                 )
+            )
         return sentences
 
-    def _stances(self, doc, sent) -> list[NormStance]:
+    def _stances(self, doc, sent, vector: np.ndarray | None = None) -> list[NormStance]:
         found = []
         for norm, rule, features in self._mentions(doc, sent):
             stance, confidence, method = rule.stance, rule.confidence, rule.method
@@ -101,8 +127,8 @@ class Analyzer:
             # due diligence) is the most precise evidence there is; elsewhere the learned
             # layer weighs the generic cues better than fixed rules do.
             if self.model is not None and not rule.proposition_cue:
-                stance, confidence = self.model.predict(features)
-                method = MODEL_METHOD
+                stance, confidence = self.model.predict(features, vector)
+                method = self.model.method
             found.append(
                 NormStance(
                     norm_id=norm.label_,

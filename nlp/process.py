@@ -52,9 +52,12 @@ def process(
     pending = pending_documents(db, analyzer.version)
     with progress(pending, len(pending), "Analysing documents") as documents:
         for document in documents:
-            sentences, stances = analyse_document(document, analyzer)
+            sentences, stances, vectors = analyse_document(document, analyzer)
             with write_transaction(db):
                 replace_analysis(db, document, sentences, stances, analyzer.version)
+                if vectors:
+                    db["embeddings"].upsert_all(vectors, pk=("sentence_id", "model"))
+                    report.embedded += len(vectors)
             report.documents += 1
             report.sentences += len(sentences)
             report.stances += len(stances)
@@ -78,11 +81,19 @@ def pending_documents(db: sqlite_utils.Database, nlp_version: str) -> list[dict]
     )
 
 
-def analyse_document(document: dict, analyzer: Analyzer) -> tuple[list[dict], list[dict]]:
+def analyse_document(document: dict, analyzer: Analyzer) -> tuple[list[dict], list[dict], list[dict]]:
+    """Rows for sentences, stances and (when the analyzer embeds) embeddings of one document."""
     sections = json.loads(document["sections"] or "[]")
-    sentence_rows, stance_rows = [], []
+    sentence_rows, stance_rows, vector_rows = [], [], []
     for sentence in analyzer.analyse(document["text"], sections):
         sentence_id = f"{document['id']}-{sentence.position:04d}"
+        if sentence.vector is not None:
+            vector_rows.append({
+                "sentence_id": sentence_id,
+                "model": analyzer.embedder.model_name,
+                "text_sha256": sha256_hex(sentence.text),
+                "vector": to_blob(sentence.vector),
+            })
         sentence_rows.append(
             {
                 "id": sentence_id,
@@ -108,7 +119,7 @@ def analyse_document(document: dict, analyzer: Analyzer) -> tuple[list[dict], li
             }
             for found in sentence.stances
         )
-    return sentence_rows, stance_rows
+    return sentence_rows, stance_rows, vector_rows
 
 
 def replace_analysis(

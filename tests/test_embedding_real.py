@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def embedder(monkeypatch_module=None):
+def embedder():
     return MiniLMEmbedder()
 
 
@@ -36,7 +36,7 @@ def test_process_stores_real_vectors(tmp_path, embedder):
     db = open_db(tmp_path / "w.db")
     insert_document(db, Document(text="Sovereignty is a rule. Due diligence is binding.", url="u",
                                  state="FRA", speaker="France", date="2019-09-09"))
-    report = process(db, Analyzer(), embedder)
+    report = process(db, Analyzer(embedder=embedder), embedder)
     assert report.embedded == 2
     rows = list(db.query("select model, vector from embeddings"))
     assert {row["model"] for row in rows} == {MODEL_NAME}
