@@ -223,10 +223,26 @@ def _create_stance_views(db: sqlite_utils.Database) -> None:
           WINDOW w_all AS (PARTITION BY ds.state, ds.norm_id),
                  w_latest AS (PARTITION BY ds.state, ds.norm_id
                               ORDER BY d.date DESC, ds.confidence DESC)
+        ),
+        -- A change of view stays visible: the latest earlier stance that differs.
+        earlier AS (
+          SELECT latest.state, latest.norm_id, other.stance, other.date, other.evidence_sentence_id,
+                 row_number() OVER (PARTITION BY latest.state, latest.norm_id
+                                    ORDER BY other.date DESC, other.confidence DESC) AS rank
+          FROM dated AS latest
+          JOIN dated AS other ON other.state = latest.state AND other.norm_id = latest.norm_id
+                             AND other.stance <> latest.stance
+          WHERE latest.rank = 1
         )
-        SELECT state, norm_id, stance, confidence, documents, first_date, last_date,
-               evidence_sentence_id, document_id AS evidence_document_id
-        FROM dated WHERE rank = 1
+        SELECT latest.state, latest.norm_id, latest.stance, latest.confidence, latest.documents,
+               latest.first_date, latest.last_date, latest.evidence_sentence_id,
+               latest.document_id AS evidence_document_id,
+               earlier.stance AS earlier_stance, earlier.date AS earlier_date,
+               earlier.evidence_sentence_id AS earlier_evidence_sentence_id
+        FROM dated AS latest
+        LEFT JOIN earlier ON earlier.state = latest.state AND earlier.norm_id = latest.norm_id
+                         AND earlier.rank = 1
+        WHERE latest.rank = 1
         """,
     )
 

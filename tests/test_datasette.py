@@ -46,6 +46,7 @@ def test_positions_for_state(published):
     assert set(rows[0]) == {
         "state", "state_name", "norm_id", "norm", "family", "stance", "confidence", "documents",
         "first_date", "last_date", "evidence", "source_title", "source_url", "provenance",
+        "earlier_stance", "earlier_date", "earlier_evidence",
     }
     by_norm = {row["norm_id"]: row for row in rows}
     assert by_norm["debate.new-treaty"]["stance"] == "oppose"

@@ -105,7 +105,11 @@ def test_views_pick_decisive_sentence_and_latest_document(db):
     assert (uk["stance"], uk["documents"], uk["first_date"], uk["last_date"]) == (
         "support", 2, "2018-05-23", "2022-05-19")
     assert uk["evidence_sentence_id"] == new_evidence and uk["evidence_document_id"] == new.id
-    assert positions[("FRA", "debate.new-treaty")]["stance"] == "mention"
+    # The change of view stays visible, with the date and the quote before it.
+    assert (uk["earlier_stance"], uk["earlier_date"], uk["earlier_evidence_sentence_id"]) == (
+        "oppose", "2018-05-23", old_evidence)
+    france = positions[("FRA", "debate.new-treaty")]
+    assert (france["stance"], france["earlier_stance"]) == ("mention", None)
 
 
 def test_same_document_twice_is_stored_once(db):
