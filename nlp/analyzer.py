@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import spacy
 from spacy.language import Language
+from spacy.tokens import Span
 
 from nlp import stance as stance_rules
 from nlp.embedder import Embedder
@@ -28,7 +29,8 @@ from nlp.rules import (
     ruler_patterns,
 )
 
-NLP_VERSION = "0.1"
+NLP_VERSION = "0.2"
+SECTION_HINT_FACTOR = 0.7  # a heading is weaker evidence of the topic than the sentence's own words
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
@@ -70,6 +72,7 @@ class Analyzer:
         self.cue_rules = cue_rules(cue_patterns)
         self.nlp = build_pipeline(ruler_patterns(norm_patterns), ruler_patterns(cue_patterns))
         self.embedder = embedder
+        self._headings: dict[str, set[str]] = {}
         self.model: StanceModel | None = self._train() if learned and TRAIN.exists() else None
         version = f"{NLP_VERSION}+{rules_fingerprint(NORM_PATTERNS, CUE_PATTERNS)}"
         if self.model:
@@ -106,18 +109,47 @@ class Analyzer:
         sentences = []
         for position, ((offset, doc, sent), vector) in enumerate(zip(spans, vectors, strict=True)):
             start = offset + sent.start_char
+            section = headings.at(start)
+            stances = self._stances(doc, sent, vector)
+            stances += self._section_stances(doc, sent, section, {s.norm_id for s in stances})
             sentences.append(
                 AnalysedSentence(
                     position=position,
                     text=texts[position],
                     char_start=start,
                     char_end=start + len(sent.text.rstrip()),
-                    section=headings.at(start),
-                    stances=self._stances(doc, sent, vector),
+                    section=section,
+                    stances=stances,
                     vector=vector,
                 )
             )
         return sentences
+
+    def _section_stances(self, doc, sent, section: str | None, found: set[str]) -> list[NormStance]:
+        """Stances on the norm a section heading names ("Due diligence") that the sentence
+        takes without naming it. Only positions count: a sentence in the section is not
+        a mention of its topic by itself."""
+        stances = []
+        for norm_id in self._heading_norms(section) - found:
+            topic = Span(doc, sent.start, sent.start, label=norm_id, span_id=f"section:{section}")
+            cues = [(span, self.cue_rules[span.id_]) for span in doc.spans["cues"]
+                    if sent.start <= span.start < sent.end]
+            rule = stance_rules.classify(sent, topic, cues)
+            if rule.stance != "mention":
+                stances.append(NormStance(
+                    norm_id=norm_id, stance=rule.stance,
+                    confidence=round(rule.confidence * SECTION_HINT_FACTOR, 3),
+                    method=f"{rule.method}+section", cue=rule.cue, pattern_id=topic.id_,
+                ))
+        return stances
+
+    def _heading_norms(self, heading: str | None) -> set[str]:
+        if not heading:
+            return set()
+        if heading not in self._headings:
+            heading_doc = self.nlp(heading)
+            self._headings[heading] = {span.label_ for span in heading_doc.spans["norms"]}
+        return self._headings[heading]
 
     def _stances(self, doc, sent, vector: np.ndarray | None = None) -> list[NormStance]:
         found = []

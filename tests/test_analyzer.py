@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from nlp.analyzer import Analyzer
+from nlp.analyzer import NLP_VERSION, Analyzer
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +102,7 @@ def test_confidence_is_a_probability_and_cue_is_recorded(analyzer):
 
 
 def test_version_changes_with_the_rules_and_the_training_data(analyzer, learned):
-    assert analyzer.version.startswith("0.1+") and "+lr" not in analyzer.version
+    assert analyzer.version.startswith(f"{NLP_VERSION}+") and "+lr" not in analyzer.version
     assert learned.version.startswith(analyzer.version + "+lr")
     assert learned.version == Analyzer().version
 
@@ -148,3 +148,17 @@ def test_norms_worded_as_prohibitions_are_supported_not_negated(analyzer, text, 
 def test_a_negated_prohibition_norm_is_still_opposed(analyzer):
     text = "Kenya does not accept that a State must never knowingly allow its territory to be used."
     assert stances(analyzer, text)["un13c"] == "oppose"
+
+
+def test_section_heading_is_evidence_for_positions_only(learned):
+    text = ("In its view, this is a voluntary norm of responsible behaviour. The meeting ended at noon. "
+            "States must act against hostile operations mounted from their territory.")
+    sections = [{"heading": "Due diligence", "level": 2, "char_start": 0, "char_end": len(text)}]
+    voluntary, noon, territory = learned.analyse(text, sections)
+    hinted = {f.norm_id: f for f in voluntary.stances}["law.due-diligence-binding"]
+    assert (hinted.stance, hinted.method) == ("oppose", "rules-v1+section")
+    assert hinted.confidence < 0.85  # weaker than the sentence naming the norm itself
+    assert noon.stances == []  # no position taken: the topic alone is not a mention
+    assert {f.norm_id: f.stance for f in territory.stances}["law.due-diligence-binding"] == "support"
+    without_sections = learned.analyse(text)
+    assert "law.due-diligence-binding" not in {f.norm_id for f in without_sections[0].stances}

@@ -104,7 +104,7 @@ def test_analyzer_with_an_embedder_stores_its_vectors_once(db, fake_embedder):
     # Analysis embedded every sentence; the embedding step found nothing left to do.
     assert len(fake_embedder.calls) - calls_after_training == report.sentences
     methods = {row["method"] for row in db.query("select distinct method from stances")}
-    assert methods <= {"rules-v1", "rules+lr+emb-v1"} and "rules+lr+emb-v1" in methods
+    assert methods <= {"rules-v1", "rules-v1+section", "rules+lr+emb-v1"} and "rules+lr+emb-v1" in methods
     before = db.conn.total_changes
     assert process(db, analyzer, fake_embedder).documents == 0
     assert db.conn.total_changes == before
