@@ -205,7 +205,8 @@ def _create_stance_views(db: sqlite_utils.Database) -> None:
         FROM ranked WHERE rank = 1
         """,
     )
-    # A state's current stance per norm: the latest dated document decides. A state
+    # A state's current stance per norm: the latest dated document that takes a position
+    # decides (a later bare mention does not undo a position). A state
     # speaking for a group (NAM, Arab Group) states the group's view, not its own; the
     # EU's and AU's own statements (state EUN, AU) are their positions.
     db.create_view(
@@ -222,7 +223,7 @@ def _create_stance_views(db: sqlite_utils.Database) -> None:
             AND (d.speaker_role IS NOT 'group' OR d.state IN ('EUN', 'AU'))
           WINDOW w_all AS (PARTITION BY ds.state, ds.norm_id),
                  w_latest AS (PARTITION BY ds.state, ds.norm_id
-                              ORDER BY d.date DESC, ds.confidence DESC)
+                              ORDER BY ds.stance <> 'mention' DESC, d.date DESC, ds.confidence DESC)
         ),
         -- A change of view stays visible: the latest earlier stance that differs.
         earlier AS (
@@ -231,7 +232,7 @@ def _create_stance_views(db: sqlite_utils.Database) -> None:
                                     ORDER BY other.date DESC, other.confidence DESC) AS rank
           FROM dated AS latest
           JOIN dated AS other ON other.state = latest.state AND other.norm_id = latest.norm_id
-                             AND other.stance <> latest.stance
+                             AND other.stance <> latest.stance AND other.stance <> 'mention'
           WHERE latest.rank = 1
         )
         SELECT latest.state, latest.norm_id, latest.stance, latest.confidence, latest.documents,

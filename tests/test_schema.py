@@ -112,6 +112,18 @@ def test_views_pick_decisive_sentence_and_latest_document(db):
     assert (france["stance"], france["earlier_stance"]) == ("mention", None)
 
 
+def test_a_later_mention_does_not_undo_a_position(db):
+    support = Document(text="s", url="u1", state="BRA", speaker="Brazil", date="2019-01-01")
+    mention = Document(text="m", url="u2", state="BRA", speaker="Brazil", date="2023-01-01")
+    insert_document(db, support)
+    insert_document(db, mention)
+    evidence = add_stance(db, support, 0, "law.peaceful-settlement", "support", 0.6)
+    add_stance(db, mention, 0, "law.peaceful-settlement", "mention", 0.9)
+    (row,) = db.query("select * from positions")
+    assert (row["stance"], row["evidence_sentence_id"], row["earlier_stance"]) == ("support", evidence, None)
+    assert (row["documents"], row["first_date"], row["last_date"]) == (2, "2019-01-01", "2023-01-01")
+
+
 def test_same_document_twice_is_stored_once(db):
     document = Document(text="Same text.", url="https://example.org/a", state="FRA", speaker="France",
                         date="2020-01-01")
