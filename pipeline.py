@@ -242,7 +242,7 @@ def serve(database: Path, host: str, port: int) -> None:
     """Serve a published DATABASE with Datasette (restart it after each publish)."""
     from db.site import serve as serve_site
 
-    sys.exit(serve_site(database, host=host, port=port))
+    serve_site(database, host=host, port=port)
 
 
 @cli.command()
@@ -290,7 +290,7 @@ def demo(ctx: click.Context, no_serve: bool, port: int) -> None:
     click.echo("Demo data are SYNTHETIC: written by NormWatch, not the words of any state.", err=True)
     if not no_serve:
         click.echo(f"Datasette on http://127.0.0.1:{port}/{published.stem} (Ctrl-C to stop)", err=True)
-        sys.exit(serve_site(published, port=port))
+        serve_site(published, port=port)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -45,8 +46,12 @@ def holds_synthetic_data(db_path: Path) -> bool:
     return row is not None
 
 
-def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8001) -> int:
-    """Run Datasette on the published file (immutable, with an inspect file) until stopped."""
+def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8001) -> None:
+    """Become Datasette on the published file (immutable, with an inspect file).
+
+    The process is replaced (exec), so stopping it stops Datasette: no orphan
+    server keeps the old file open after a restart.
+    """
     metadata_file = db_path.with_name(f"{db_path.stem}.metadata.json")
     metadata_file.write_text(json.dumps(metadata_for(db_path), indent=2), encoding="utf-8")
     inspect_file = db_path.with_name(f"{db_path.stem}.inspect.json")
@@ -62,4 +67,6 @@ def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8001) -> int:
         "--setting", "sql_time_limit_ms", "3000",
         "--setting", "max_returned_rows", "2000",
     ]
-    return subprocess.call(command)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, command)

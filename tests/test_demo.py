@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
@@ -40,7 +43,7 @@ def test_demo_builds_then_serve_answers_over_http(tmp_path):
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, str(REPO / "pipeline.py"), "serve", str(published), "--port", str(port)],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
     try:
         body = wait_for(f"http://127.0.0.1:{port}/normwatch/positions.json?_shape=array&_size=max")
@@ -48,6 +51,10 @@ def test_demo_builds_then_serve_answers_over_http(tmp_path):
         assert len({row["state"] for row in rows}) >= 6
         home = wait_for(f"http://127.0.0.1:{port}/").decode()
         assert "SYNTHETIC SAMPLE DATA" in home
-    finally:
+        # Stopping `serve` stops Datasette: no orphan keeps serving an old file.
         server.terminate()
         server.wait(timeout=30)
+        assert subprocess.run(["pgrep", "-f", f"--port {port}"], capture_output=True).stdout == b""
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, signal.SIGKILL)
