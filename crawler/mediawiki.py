@@ -20,11 +20,7 @@ _LIST_TAGS = {"ul", "ol"}
 # Sections after which nothing is the position's own text.
 _END_SECTIONS = {"references", "notes", "footnotes", "see also", "external links"}
 _SKIP_CLASSES = ("toc", "reflist", "references", "navbox", "mw-references-wrap", "noprint")
-_OWN_TEXT = (
-    ".//text()[not(ancestor::sup[contains(@class, 'reference')])"
-    " and not(ancestor::*[contains(@class, 'mw-editsection')])"
-    " and not(ancestor::style) and not(ancestor::script)]"
-)
+_NOT_TEXT_TAGS = {"style", "script"}
 
 
 @dataclass
@@ -89,8 +85,8 @@ def _heading(element: Selector, tag: str, classes: str) -> tuple[str, int] | Non
         tag = node.root.tag
     else:
         return None
-    headline = node.css(".mw-headline") or node
-    text = normalise_text(" ".join(headline.xpath(_OWN_TEXT).getall()))
+    headline = node.css(".mw-headline")
+    text = normalise_text(" ".join(_text_parts((headline[0] if headline else node).root)))
     return text, int(tag[1])
 
 
@@ -106,7 +102,33 @@ def _blocks(element: Selector, tag: str) -> list[str]:
 
 def _own_text(element: Selector) -> str:
     # Paragraph-internal line breaks are layout, not structure.
-    return normalise_text(re.sub(r"\s+", " ", "".join(element.xpath(_OWN_TEXT).getall())))
+    return normalise_text(re.sub(r"\s+", " ", "".join(_text_parts(element.root))))
+
+
+def _text_parts(node) -> list[str]:
+    """Text of an lxml element without footnote markers, edit links, scripts and comments
+    (a tree walk: one pass, no XPath per block)."""
+    parts: list[str] = []
+
+    def walk(element) -> None:
+        if _is_text(element) and element.text:
+            parts.append(element.text)
+        if _is_text(element):
+            for child in element:
+                walk(child)
+                if child.tail:
+                    parts.append(child.tail)
+
+    walk(node)
+    return parts
+
+
+def _is_text(element) -> bool:
+    tag = element.tag
+    if not isinstance(tag, str) or tag in _NOT_TEXT_TAGS:
+        return False  # comments, processing instructions, scripts
+    classes = element.get("class") or ""
+    return not ("mw-editsection" in classes or (tag == "sup" and "reference" in classes))
 
 
 def _close(sections: list[dict], offset: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-import unicodedata
+import re
 from collections import defaultdict
 
 from scrapy import signals
@@ -49,14 +49,14 @@ def document_from_item(item: DocumentItem, spider: str, run_id: int | None) -> s
     )
 
 
+# Replacement characters, control characters but tab and newline, private use.
+_UNREADABLE = re.compile("[\ufffd\x00-\x08\x0b-\x1f\x7f-\x9f\ue000-\uf8ff]")
+
+
 def garbage_share(text: str) -> float:
     if not text:
         return 1.0
-    bad = sum(
-        1 for ch in text
-        if ch == "\ufffd" or (unicodedata.category(ch) in ("Cc", "Co", "Cn") and ch not in "\n\t")
-    )
-    return bad / len(text)
+    return len(_UNREADABLE.findall(text)) / len(text)
 
 
 # Speaker roles that are never states: an unresolved speaker with one is expected.

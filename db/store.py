@@ -10,7 +10,8 @@ import hashlib
 import json
 import os
 import sqlite3
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
+from functools import cached_property
 from datetime import datetime, timezone
 
 import sqlite_utils
@@ -60,18 +61,18 @@ class Document:
     crawl_run_id: int | None = None
     fetched_at: str = field(default_factory=utc_now)
 
-    @property
+    @cached_property
     def text_sha256(self) -> str:
         return sha256_hex(self.text)
 
-    @property
+    @cached_property
     def id(self) -> str:
         # The speaker is part of the key: a joint statement is one document per state.
         origin = self.url or f"{self.spider}:{self.date}:{self.title}"
         return document_id(self.text_sha256, f"{origin}|{self.state or self.speaker or ''}")
 
     def row(self) -> dict:
-        row = asdict(self)
+        row = {column.name: getattr(self, column.name) for column in fields(self)}
         row["sections"] = json.dumps(self.sections, ensure_ascii=False)
         row["aligned_states"] = json.dumps(self.aligned_states) if self.aligned_states else None
         row["id"] = self.id
