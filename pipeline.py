@@ -238,11 +238,13 @@ def publish_command(ctx: click.Context, out: Path) -> None:
                 default=DEFAULT_PUBLISHED)
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8001, show_default=True)
-def serve(database: Path, host: str, port: int) -> None:
-    """Serve a published DATABASE with Datasette (restart it after each publish)."""
+@click.option("--public", is_flag=True,
+              help="Settings for an Internet-facing server behind a reverse proxy (see README).")
+def serve(database: Path, host: str, port: int, public: bool) -> None:
+    """Serve a published DATABASE with Datasette, restarting it when a publish replaces the file."""
     from db.site import serve as serve_site
 
-    serve_site(database, host=host, port=port)
+    serve_site(database, host=host, port=port, public=public)
 
 
 @cli.command()

@@ -21,7 +21,8 @@ def open_db(path: str | Path, *, migrate: bool = True) -> sqlite_utils.Database:
     path = Path(path)
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
-    db = sqlite_utils.Database(path)
+    # The stdlib driver, even where sqlite-utils would pick pysqlite3 (installed for Datasette).
+    db = sqlite_utils.Database(sqlite3.connect(str(path)))
     db.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     if str(path) != ":memory:":
         db.execute("PRAGMA journal_mode = WAL")

@@ -1,23 +1,30 @@
 """Build the publishable database file atomically.
 
-VACUUM INTO a temporary file beside the target, check it, switch it to a
-rollback journal (readers of a downloaded file need no -wal companion), then
-os.replace: a reader sees the complete old file or the complete new one.
+VACUUM INTO a temporary file beside the target, add the read-only derived tables
+(db.derived), check it, switch it to a rollback journal (readers of a downloaded
+file need no -wal companion), then os.replace: a reader sees the complete old
+file or the complete new one.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import sqlite3
 from pathlib import Path
+
+from db.derived import build_published_tables
+from db.site import table_descriptions
+
+logger = logging.getLogger(__name__)
 
 
 class PublishError(RuntimeError):
     pass
 
 
-def publish(working_db: str | Path, out: str | Path) -> Path:
+def publish(working_db: str | Path, out: str | Path, built_at: str | None = None) -> Path:
     working_db, out = Path(working_db), Path(out)
     if not working_db.exists():
         raise PublishError(f"no working database at {working_db}: run crawl/ingest and process first")
@@ -30,6 +37,13 @@ def publish(working_db: str | Path, out: str | Path) -> Path:
             source.execute("VACUUM INTO ?", [str(temporary)])
         with contextlib.closing(sqlite3.connect(temporary)) as built:
             built.execute("PRAGMA journal_mode = DELETE")
+            check_database(built)  # the source itself, before anything is derived from it
+            if not built.execute("SELECT 1 FROM sqlite_master WHERE name = 'positions'").fetchone():
+                raise PublishError(f"{working_db} is not a NormWatch working database")
+            counts = build_published_tables(built, table_descriptions(), built_at)
+            logger.info("derived tables built %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+            built.execute("ANALYZE")  # the query planner's statistics ship with the file
+            built.commit()
             check_database(built)
         os.replace(temporary, out)
     finally:

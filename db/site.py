@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import ctypes
 import json
-import os
+import logging
+import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
 
+logger = logging.getLogger(__name__)
 CONFIG_DIR = Path(__file__).resolve().parents[1] / "datasette_config"
 METADATA_TEMPLATE = CONFIG_DIR / "metadata.yml"
 TEMPLATE_DATABASE = "normwatch"
@@ -29,13 +33,20 @@ def metadata_for(db_path: Path) -> dict:
     metadata = copy.deepcopy(template)
     name = db_path.stem
     metadata["databases"] = {name: template["databases"][TEMPLATE_DATABASE]}
-    metadata["description_html"] = metadata["description_html"].replace(
-        f"/{TEMPLATE_DATABASE}/", f"/{name}/"
-    )
+    for link in ("/", ".db"):  # links to pages and to the download
+        metadata["description_html"] = metadata["description_html"].replace(
+            f"/{TEMPLATE_DATABASE}{link}", f"/{name}{link}"
+        )
     if holds_synthetic_data(db_path):
         metadata["title"] += " (synthetic sample data)"
         metadata["description_html"] = SYNTHETIC_NOTICE + metadata["description_html"]
     return metadata
+
+
+def table_descriptions() -> dict[str, dict]:
+    """table -> {"description", "columns": {column: description}} from the site metadata."""
+    template = yaml.safe_load(METADATA_TEMPLATE.read_text(encoding="utf-8"))
+    return template["databases"][TEMPLATE_DATABASE]["tables"]
 
 
 def holds_synthetic_data(db_path: Path) -> bool:
@@ -46,12 +57,33 @@ def holds_synthetic_data(db_path: Path) -> bool:
     return row is not None
 
 
-def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8001) -> None:
-    """Become Datasette on the published file (immutable, with an inspect file).
+# Local browsing and the demo; --public tightens these for an Internet-facing server.
+LOCAL_SETTINGS = {"sql_time_limit_ms": 3000, "max_returned_rows": 2000}
+PUBLIC_SETTINGS = {
+    "sql_time_limit_ms": 1000,
+    "max_returned_rows": 1000,
+    "facet_time_limit_ms": 200,
+    "num_sql_threads": 3,
+    "allow_csv_stream": "off",  # no unbounded exports from a public server
+    "force_https_urls": "on",  # behind a TLS-terminating reverse proxy
+}
+WATCH_INTERVAL_S = 2.0
 
-    The process is replaced (exec), so stopping it stops Datasette: no orphan
-    server keeps the old file open after a restart.
-    """
+
+def datasette_kwargs(db_path: Path) -> dict:
+    """What `Datasette(...)` needs for this site: used by serve and the tests alike."""
+    return {
+        "files": [],
+        "immutables": [str(db_path)],
+        "metadata": metadata_for(db_path),
+        "plugins_dir": str(CONFIG_DIR / "plugins"),
+        "template_dir": str(CONFIG_DIR / "templates"),
+    }
+
+
+def datasette_command(db_path: Path, host: str, port: int, public: bool = False) -> list[str]:
+    """The `datasette serve` command line for a published file, after writing its
+    metadata and inspect files beside it."""
     metadata_file = db_path.with_name(f"{db_path.stem}.metadata.json")
     metadata_file.write_text(json.dumps(metadata_for(db_path), indent=2), encoding="utf-8")
     inspect_file = db_path.with_name(f"{db_path.stem}.inspect.json")
@@ -59,14 +91,61 @@ def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8001) -> None:
     subprocess.run(
         [*datasette, "inspect", str(db_path), "--inspect-file", str(inspect_file)], check=True
     )
-    command = [
+    settings = PUBLIC_SETTINGS if public else LOCAL_SETTINGS
+    return [
         *datasette, "serve", "-i", str(db_path),
         "--inspect-file", str(inspect_file),
         "--metadata", str(metadata_file),
+        "--plugins-dir", str(CONFIG_DIR / "plugins"),
+        "--template-dir", str(CONFIG_DIR / "templates"),
         "--host", host, "--port", str(port),
-        "--setting", "sql_time_limit_ms", "3000",
-        "--setting", "max_returned_rows", "2000",
+        *[arg for key, value in settings.items() for arg in ("--setting", key, str(value))],
     ]
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os.execv(sys.executable, command)
+
+
+def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8001, public: bool = False) -> None:
+    """Run Datasette on the published file, restarting it whenever a publish replaces
+    the file: open connections keep reading the old file after os.replace.
+
+    Datasette dies with this process (PR_SET_PDEATHSIG), so killing the server
+    never leaves an orphan holding the port and the old file.
+    """
+    while True:
+        published = _identity(db_path)
+        server = subprocess.Popen(datasette_command(db_path, host, port, public),
+                                  preexec_fn=_die_with_parent)
+        try:
+            while server.poll() is None:
+                time.sleep(WATCH_INTERVAL_S)
+                if _identity(db_path) not in (published, None):
+                    break
+            else:
+                raise SystemExit(server.returncode)
+        finally:
+            _stop(server)
+        logger.warning("published file replaced: restarting Datasette path=%s", db_path)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """Inode and mtime: os.replace gives the path a new inode."""
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return None  # mid-replace: wait for the new file
+    return stat.st_ino, stat.st_mtime_ns
+
+
+def _die_with_parent() -> None:
+    PR_SET_PDEATHSIG = 1  # linux/prctl.h
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def _stop(server: subprocess.Popen) -> None:
+    if server.poll() is None:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import yaml
 from datasette.app import Datasette
 
 from db.publish import publish
-from db.site import METADATA_TEMPLATE, metadata_for
+from db.site import METADATA_TEMPLATE, datasette_kwargs, metadata_for
 from nlp.analyzer import Analyzer
 from nlp.process import process
 from tests.conftest import load_sample_documents
@@ -30,7 +31,7 @@ def published(tmp_path_factory) -> Path:
 
 
 def get(published: Path, path: str):
-    datasette = Datasette([str(published)], metadata=metadata_for(published), immutables=[])
+    datasette = Datasette(**datasette_kwargs(published))
 
     async def fetch():
         return await datasette.client.get(path)
@@ -94,7 +95,10 @@ def test_every_canned_query_in_the_metadata_answers(published):
     template = yaml.safe_load(METADATA_TEMPLATE.read_text())
     queries = template["databases"]["normwatch"]["queries"]
     assert {"positions_for_state", "states_on_norm"} <= set(queries)
+    with sqlite3.connect(published) as conn:
+        sentence_id = conn.execute("select sentence_id from similar_sentences limit 1").fetchone()[0]
     for name in queries:
-        response = get(published, f"/normwatch/{name}.json?state=GBR&norm=law.sovereignty-rule")
+        response = get(published, f"/normwatch/{name}.json?state=GBR&norm=law.sovereignty-rule"
+                                  f"&sentence_id={sentence_id}")
         assert response.status_code == 200, name
         assert response.json()["rows"], name
