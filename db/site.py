@@ -110,6 +110,8 @@ def serve(db_path: Path, host: str = "127.0.0.1", port: int = 8001, public: bool
     Datasette dies with this process (PR_SET_PDEATHSIG), so killing the server
     never leaves an orphan holding the port and the old file.
     """
+    # SIGTERM unwinds through the finally below, so Datasette is stopped and waited for.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     while True:
         published = _identity(db_path)
         server = subprocess.Popen(datasette_command(db_path, host, port, public),
