@@ -260,6 +260,20 @@ def run(ctx: click.Context, out: Path, pairs: tuple[str, ...]) -> None:
         publish_database(ctx.obj["db"], out)
 
 
+@cli.command()
+@click.option("--readme", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Rewrite the generated data-dictionary section of this README instead of printing.")
+def dictionary(readme: Path | None) -> None:
+    """Print the data dictionary of the published file (Markdown), generated from the schema."""
+    from db.dictionary import dictionary_rows, markdown, update_readme
+
+    if readme:
+        changed = update_readme(readme)
+        click.echo(f"{readme}: {'updated' if changed else 'already current'}", err=True)
+    else:
+        click.echo(markdown(dictionary_rows()), nl=False)
+
+
 def sample_base_url_settings(base_urls: dict[str, str]) -> dict[str, str]:
     """Point each spider at its mirror: folder `un_press` -> setting UN_PRESS_BASE_URL."""
     return {f"{folder.upper()}_BASE_URL": url for folder, url in base_urls.items()}

@@ -29,3 +29,13 @@ def test_readme_lists_every_canned_query_and_norm():
     norms = yaml.safe_load((REPO / "nlp" / "norms.yml").read_text(encoding="utf-8"))
     for norm in norms:
         assert f"| `{norm['id']}` | {norm['label']} |" in README
+
+
+def test_readme_data_dictionary_is_generated_from_the_current_schema():
+    from db.dictionary import README_BLOCK, dictionary_rows, markdown
+
+    block = README_BLOCK.search(README)
+    assert block, "README lacks the generated data-dictionary section"
+    assert README[block.end(1):block.start(2)] == markdown(dictionary_rows()), (
+        "run: python pipeline.py dictionary --readme README.md"
+    )
