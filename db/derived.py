@@ -51,6 +51,7 @@ def build_published_tables(
     (the site metadata), from which the data dictionary is generated.
     """
     materialise_views(conn)
+    add_year(conn)
     counts = {
         "similar_sentences": build_similar_sentences(conn),
         "state_agreement": build_state_agreement(conn),
@@ -76,6 +77,13 @@ def materialise_views(conn: sqlite3.Connection) -> None:
         for columns in indexes:
             name = f"idx_{view}_{'_'.join(columns)}"
             conn.execute(f"CREATE INDEX {name} ON {view} ({', '.join(columns)})")
+
+
+def add_year(conn: sqlite3.Connection) -> None:
+    """A year column to facet documents by (dates are YYYY-MM-DD or YYYY)."""
+    conn.execute("ALTER TABLE documents ADD COLUMN year TEXT")
+    conn.execute("UPDATE documents SET year = substr(date, 1, 4) WHERE date IS NOT NULL")
+    conn.execute("CREATE INDEX idx_documents_year ON documents (year)")
 
 
 def declare_columns(conn: sqlite3.Connection) -> None:

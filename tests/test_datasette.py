@@ -99,6 +99,6 @@ def test_every_canned_query_in_the_metadata_answers(published):
         sentence_id = conn.execute("select sentence_id from similar_sentences limit 1").fetchone()[0]
     for name in queries:
         response = get(published, f"/normwatch/{name}.json?state=GBR&norm=law.sovereignty-rule"
-                                  f"&sentence_id={sentence_id}")
+                                  f"&sentence_id={sentence_id}&q=sovereignty")
         assert response.status_code == 200, name
         assert response.json()["rows"], name

@@ -187,3 +187,21 @@ def test_an_oversized_value_is_refused(site):
     assert small.status_code == 200 and small.json() == [{"length(randomblob(1000))": 1000}]
     huge = get(site, "/normwatch.json?sql=select+length(randomblob(50000000))")
     assert huge.status_code == 400 and "too big" in huge.text
+
+
+def test_search_marks_the_matching_words_and_names_the_speaker(site):
+    response = get(site, "/normwatch/search_statements.json?q=sovereignty&_shape=array")
+    assert response.status_code == 200
+    rows = response.json()
+    assert rows and all("«sovereignty»" in row["snippet"].lower() for row in rows)
+    assert {"state_name", "date", "source_url", "sentence_id"} <= set(rows[0])
+    chile = [row for row in rows if row["state"] == "CHL"]
+    assert chile and chile[0]["date"] == "2023-03-01"
+    # FTS syntax in the query is escaped, not an error
+    assert get(site, '/normwatch/search_statements.json?q="unbalanced').status_code == 200
+
+
+def test_documents_facet_by_year(site):
+    response = get(site, "/normwatch/documents.json?_facet=year")
+    years = {item["value"] for item in response.json()["facet_results"]["year"]["results"]}
+    assert "2023" in years and all(len(year) == 4 for year in years)
