@@ -3,6 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Files fetched at build time, never at run time (datasette_config/vendor/ is git-ignored).
+WORLD_ATLAS := world-atlas@2.0.2
+WORLD_ATLAS_SHA256 := 2516c915867c7baf18ddec727aec46c315541a07cfb3d79a6559b05d5e94eee8
+VENDORED := datasette_config/vendor/countries-110m.json
 
 .PHONY: demo test install clean bench
 
@@ -15,10 +19,38 @@ $(STAMP): requirements.txt
 	$(PY) -m pip install --quiet -r requirements.txt
 	touch $(STAMP)
 
-demo: $(STAMP)
+.PHONY: vendor
+vendor: $(VENDORED)
+
+# Country shapes for the stance map: world-atlas (ISC) of Natural Earth (public domain).
+# npm pack checks the registry's integrity hash; the sha256 pins the file itself.
+$(VENDORED):
+	mkdir -p $(@D)
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  npm pack --silent --pack-destination "$$tmp" $(WORLD_ATLAS) >/dev/null && \
+	  tar -xmzf "$$tmp"/*.tgz -C "$$tmp" package/countries-110m.json && \
+	  echo "$(WORLD_ATLAS_SHA256)  $$tmp/package/countries-110m.json" | sha256sum --check --quiet && \
+	  mv "$$tmp"/package/countries-110m.json $@
+
+# tests/test_browser.py drives Debian's chromium through chromium-driver at these paths
+# (selenium downloads nothing); CI machines lack them, so `make test` installs them.
+BROWSER := /usr/bin/chromium /usr/bin/chromedriver
+SUDO := $(shell [ $$(id -u) -eq 0 ] || echo sudo)
+
+# Phony with a check, not file targets: one apt-get run even when both are missing, even with -j.
+.PHONY: browser
+browser:
+	@missing=; for f in $(BROWSER); do test -x $$f || missing=1; done; \
+	if [ -n "$$missing" ]; then \
+	  set -x; $(SUDO) apt-get update && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y --no-install-recommends chromium chromium-driver; \
+	fi
+
+demo: $(STAMP) $(VENDORED)
 	HF_HUB_OFFLINE=1 $(PY) pipeline.py demo
 
-test: $(STAMP)
+test: $(STAMP) $(VENDORED) browser
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
 bench: $(STAMP)

@@ -51,7 +51,7 @@ def build_published_tables(
     (the site metadata), from which the data dictionary is generated.
     """
     materialise_views(conn)
-    add_year(conn)
+    add_display_columns(conn)
     counts = {
         "similar_sentences": build_similar_sentences(conn),
         "state_agreement": build_state_agreement(conn),
@@ -79,11 +79,18 @@ def materialise_views(conn: sqlite3.Connection) -> None:
             conn.execute(f"CREATE INDEX {name} ON {view} ({', '.join(columns)})")
 
 
-def add_year(conn: sqlite3.Connection) -> None:
-    """A year column to facet documents by (dates are YYYY-MM-DD or YYYY)."""
+def add_display_columns(conn: sqlite3.Connection) -> None:
+    """A year to facet documents by (dates are YYYY-MM-DD or YYYY), and a title for
+    untitled ones (ingested texts), since pages name documents by their title."""
     conn.execute("ALTER TABLE documents ADD COLUMN year TEXT")
     conn.execute("UPDATE documents SET year = substr(date, 1, 4) WHERE date IS NOT NULL")
     conn.execute("CREATE INDEX idx_documents_year ON documents (year)")
+    conn.execute(
+        """UPDATE documents SET title = '(untitled) ' || coalesce(
+             (SELECT name FROM states WHERE iso3 = documents.state), speaker, 'statement')
+             || coalesce(', ' || date, '')
+           WHERE title IS NULL OR trim(title) = ''"""
+    )
 
 
 def declare_columns(conn: sqlite3.Connection) -> None:

@@ -33,7 +33,9 @@ def published(tmp_path_factory) -> Path:
     load_sample_documents(db)
     line = json.dumps({"text": HOSTILE, "state": "CHL", "date": "2023-03-01",
                        "title": "<b>Chile</b> on sovereignty", "provenance": "synthetic-sample"})
-    insert_documents(db, [parse_line(line, folder)])
+    untitled = json.dumps({"text": "Peru considers that international humanitarian law applies.",
+                           "state": "PER", "date": "2022-05-05", "provenance": "synthetic-sample"})
+    insert_documents(db, [parse_line(line, folder), parse_line(untitled, folder)])
     process(db, Analyzer(), FakeEmbedder())
     db.close()
     return publish(folder / "work.db", folder / "normwatch.db", built_at="2026-12-01T00:00:00Z")
@@ -205,3 +207,12 @@ def test_documents_facet_by_year(site):
     response = get(site, "/normwatch/documents.json?_facet=year")
     years = {item["value"] for item in response.json()["facet_results"]["year"]["results"]}
     assert "2023" in years and all(len(year) == 4 for year in years)
+
+
+def test_untitled_documents_are_named_by_speaker_and_date(published):
+    assert query(published, "select title from documents where state = 'CHL'") == [
+        ("<b>Chile</b> on sovereignty",)
+    ]
+    assert query(published, "select title from documents where state = 'PER'") == [
+        ("(untitled) Peru, 2022-05-05",)
+    ]
