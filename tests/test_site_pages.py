@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import json
 import sqlite3
+import sys
 import xml.etree.ElementTree as ElementTree
 from pathlib import Path
 
@@ -21,7 +24,9 @@ from db.site import datasette_kwargs
 from db.store import insert_documents
 from nlp.analyzer import Analyzer
 from nlp.process import process
-from tests.conftest import FakeEmbedder, load_sample_documents
+from tests.conftest import REPO, FakeEmbedder, load_sample_documents
+
+sys.path.insert(0, str(REPO / "datasette_config" / "plugins"))
 
 HOSTILE = "<script>alert(1)</script> Chile considers that sovereignty is a rule of international law."
 
@@ -35,7 +40,10 @@ def published(tmp_path_factory) -> Path:
                        "title": "<b>Chile</b> on sovereignty", "provenance": "synthetic-sample"})
     untitled = json.dumps({"text": "Peru considers that international humanitarian law applies.",
                            "state": "PER", "date": "2022-05-05", "provenance": "synthetic-sample"})
-    insert_documents(db, [parse_line(line, folder), parse_line(untitled, folder)])
+    formula = json.dumps({"text": '=HYPERLINK("http://example.invalid","x") Peru opposes a new treaty.',
+                          "state": "PER", "date": "2022-06-06", "title": "Formula",
+                          "provenance": "synthetic-sample"})
+    insert_documents(db, [parse_line(text, folder) for text in (line, untitled, formula)])
     process(db, Analyzer(), FakeEmbedder())
     db.close()
     return publish(folder / "work.db", folder / "normwatch.db", built_at="2026-12-01T00:00:00Z")
@@ -213,6 +221,25 @@ def test_untitled_documents_are_named_by_speaker_and_date(published):
     assert query(published, "select title from documents where state = 'CHL'") == [
         ("<b>Chile</b> on sovereignty",)
     ]
-    assert query(published, "select title from documents where state = 'PER'") == [
+    assert query(published, "select title from documents where date = '2022-05-05'") == [
         ("(untitled) Peru, 2022-05-05",)
     ]
+
+
+def test_csv_exports_cannot_run_formulas(site):
+    for path in ("/normwatch/sentences.csv?_search=HYPERLINK", "/normwatch/sentences.csv?_search=HYPERLINK&_dl=1",
+                 "/normwatch/sentences.csv?_search=HYPERLINK&_stream=on",
+                 "/normwatch/search_statements.csv?q=HYPERLINK"):
+        response = get(site, path)
+        assert response.status_code == 200, path
+        rows = list(csv.reader(io.StringIO(response.text)))
+        cells = [cell for row in rows[1:] for cell in row]
+        assert any(cell.startswith("'=HYPERLINK") for cell in cells), path
+        assert not any(cell.startswith(("=", "+", "@")) for cell in cells), path
+
+
+def test_defuse_leaves_numbers_and_plain_text_alone():
+    from normwatch_csv import defuse
+
+    assert defuse("-1.5") == "-1.5" and defuse("+3") == "+3" and defuse("France") == "France"
+    assert defuse("-cmd|calc") == "'-cmd|calc" and defuse("@SUM(A1)") == "'@SUM(A1)"
