@@ -28,8 +28,9 @@ $(VENDORED):
 	mkdir -p $(@D)
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	  npm pack --silent --pack-destination "$$tmp" $(WORLD_ATLAS) >/dev/null && \
-	  tar -xmzf "$$tmp"/*.tgz -C "$$tmp" package/countries-110m.json && \
+	  tar -xmzf "$$tmp"/*.tgz -C "$$tmp" package/countries-110m.json package/LICENSE && \
 	  echo "$(WORLD_ATLAS_SHA256)  $$tmp/package/countries-110m.json" | sha256sum --check --quiet && \
+	  mv "$$tmp"/package/LICENSE $(@D)/world-atlas-LICENSE && \
 	  mv "$$tmp"/package/countries-110m.json $@
 
 # tests/test_browser.py drives Debian's chromium through chromium-driver at these paths
