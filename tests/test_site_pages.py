@@ -243,3 +243,15 @@ def test_defuse_leaves_numbers_and_plain_text_alone():
 
     assert defuse("-1.5") == "-1.5" and defuse("+3") == "+3" and defuse("France") == "France"
     assert defuse("-cmd|calc") == "'-cmd|calc" and defuse("@SUM(A1)") == "'@SUM(A1)"
+
+
+def test_timeline_shows_the_quotes_before_and_after_a_change(site, published):
+    response = get(site, "/normwatch/state_timeline.json?state=United+Kingdom&_shape=array")
+    assert response.status_code == 200
+    rows = [row for row in response.json() if row["norm_id"] == "law.sovereignty-rule"]
+    assert [row["date"] for row in rows] == sorted(row["date"] for row in rows)
+    (changed,) = [row for row in rows if row["change"] == "changed"]
+    earlier, latest = query(published, """select earlier_stance, stance from positions
+                                          where state = 'GBR' and norm_id = 'law.sovereignty-rule'""")[0]
+    assert (changed["previous_stance"], changed["stance"]) == (earlier, latest)
+    assert changed["quote_before"] and changed["quote"] and changed["quote_before"] != changed["quote"]
