@@ -75,6 +75,11 @@ def test_home_page_links_every_journalist_page(site):
             "/normwatch/new_statements.atom", "/normwatch/sentences"} <= links
 
 
+def test_every_page_says_the_sample_is_synthetic(site):
+    for path in ("/states", "/state/FRA", "/norms", "/norm/law.applies", "/matrix", "/dictionary"):
+        assert "SYNTHETIC SAMPLE DATA" in page(site, path).text_content(), path
+
+
 def test_state_profile_quotes_the_evidence_with_its_source(site, published):
     html = page(site, "/state/fra")
     assert "France" in html.findtext(".//h1")

@@ -55,6 +55,8 @@ async def _rows(datasette, sql: str, params: dict | None = None) -> list[dict]:
 
 async def _render(datasette, request, template: str, **context) -> Response:
     context["database"] = datasette.get_database().name
+    # serve marks a synthetic file in the title (db.site.metadata_for): say so on every page
+    context["synthetic"] = "synthetic" in (datasette.metadata("title") or "").lower()
     context["stances"] = STANCES
     return Response.html(await datasette.render_template(template, context, request=request))
 
