@@ -42,14 +42,10 @@ DERIVED_FOREIGN_KEYS = [
 STANCES_TAKEN = ("support", "oppose", "qualified")
 
 
-def build_published_tables(
-    conn: sqlite3.Connection, descriptions: dict[str, dict], built_at: str | None = None
-) -> dict:
-    """Every derived table, in dependency order; returns row counts for the log.
-
-    `descriptions` maps table -> {"description": ..., "columns": {column: text}}
-    (the site metadata), from which the data dictionary is generated.
-    """
+def build_published_tables(conn: sqlite3.Connection, built_at: str | None = None) -> dict:
+    """Every derived table that reads the float vectors, in dependency order; returns
+    row counts for the log. The vector index (db.vectors) and the data dictionary
+    come after, in db.publish."""
     materialise_views(conn)
     add_display_columns(conn)
     counts = {
@@ -58,7 +54,6 @@ def build_published_tables(
     }
     declare_columns(conn)
     write_release(conn, built_at or dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))
-    counts["data_dictionary"] = build_data_dictionary(conn, descriptions)
     conn.commit()
     return counts
 
@@ -226,7 +221,10 @@ def public_tables(conn: sqlite3.Connection) -> list[str]:
 
 
 def build_data_dictionary(conn: sqlite3.Connection, descriptions: dict[str, dict]) -> int:
-    """Every column of every public table with its type and description."""
+    """Every column of every public table with its type and description.
+
+    `descriptions` maps table -> {"description": ..., "columns": {column: text}}
+    (the site metadata). Built last, so it lists exactly what the file holds."""
     conn.execute(
         """
         CREATE TABLE data_dictionary (

@@ -1,9 +1,10 @@
 """Build the publishable database file atomically.
 
-VACUUM INTO a temporary file beside the target, add the read-only derived tables
-(db.derived), check it, switch it to a rollback journal (readers of a downloaded
-file need no -wal companion), then os.replace: a reader sees the complete old
-file or the complete new one.
+VACUUM INTO a temporary file beside the target, switch it to a rollback journal
+(readers of a downloaded file need no -wal companion), add the read-only derived
+tables (db.derived), swap the float embeddings for compact vectors and their
+sqlite-vec index (db.vectors), write the data dictionary, check it, then
+os.replace: a reader sees the complete old file or the complete new one.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ import os
 import sqlite3
 from pathlib import Path
 
-from db.derived import build_published_tables
+from db.derived import build_data_dictionary, build_published_tables
 from db.site import table_descriptions
+from db.vectors import build_vector_index
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +42,11 @@ def publish(working_db: str | Path, out: str | Path, built_at: str | None = None
             check_database(built)  # the source itself, before anything is derived from it
             if not built.execute("SELECT 1 FROM sqlite_master WHERE name = 'positions'").fetchone():
                 raise PublishError(f"{working_db} is not a NormWatch working database")
-            counts = build_published_tables(built, table_descriptions(), built_at)
+            counts = build_published_tables(built, built_at)
             logger.info("derived tables built %s", " ".join(f"{k}={v}" for k, v in counts.items()))
+        build_vector_index(temporary)  # drops `embeddings`: it must follow the tables that read it
+        with contextlib.closing(sqlite3.connect(temporary)) as built:
+            build_data_dictionary(built, table_descriptions())
             built.execute("ANALYZE")  # the query planner's statistics ship with the file
             built.commit()
             check_database(built)

@@ -19,7 +19,7 @@ CONTENT = {
     "documents": "id, url, state, date, text_sha256, superseded_in_run, revision_of",
     "sentences": "id, document_id, position, text, char_start, char_end, section",
     "stances": "sentence_id, norm_id, stance, confidence, method, cue",
-    "embeddings": "sentence_id, model, vector",
+    "sentence_vectors": "sentence_id, vector",
     "analysed_documents": "document_id, text_sha256, nlp_version",
     "states": "*",
     "norms": "*",

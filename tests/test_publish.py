@@ -24,9 +24,13 @@ def test_publish_copies_everything_and_checks_it(analysed_db, tmp_path):
     with sqlite3.connect(out) as published:
         assert published.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         assert published.execute("PRAGMA journal_mode").fetchone() == ("delete",)
-        for table in ("documents", "sentences", "stances", "embeddings", "states", "norms"):
+        for table in ("documents", "sentences", "stances", "states", "norms"):
             count = published.execute(f"select count(*) from {table}").fetchone()[0]
             assert count == analysed_db[table].count > 0
+        # The float vectors become one compact vector per embedded sentence (db.vectors).
+        vectors = published.execute("select count(*) from sentence_vectors").fetchone()[0]
+        assert vectors == analysed_db["embeddings"].count > 0
+        assert not published.execute("select 1 from sqlite_master where name = 'embeddings'").fetchone()
         assert published.execute("select count(*) from positions").fetchone()[0] > 0
         hits = published.execute(
             "select count(*) from sentences_fts where sentences_fts match 'sovereignty'"

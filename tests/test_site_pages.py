@@ -151,10 +151,13 @@ def test_release_row_says_when_and_with_what(published):
 
 
 def test_similar_sentences_are_the_nearest_of_other_speakers(published):
-    rows = query(published, """select e.sentence_id, ds.state, e.vector from embeddings e
+    # The float vectors are in the working database only (the published file has int8 copies).
+    with sqlite3.connect(published) as conn:
+        conn.execute("attach ? as work", [str(published.with_name("work.db"))])
+        rows = conn.execute("""select e.sentence_id, ds.state, e.vector from work.embeddings e
                                join (select distinct evidence_sentence_id, state from document_stances
                                      where stance <> 'mention') ds
-                               on ds.evidence_sentence_id = e.sentence_id""")
+                               on ds.evidence_sentence_id = e.sentence_id""").fetchall()
     ids = [row[0] for row in rows]
     vectors = np.vstack([np.frombuffer(row[2], dtype="<f4") for row in rows])
     states = [row[1] for row in rows]
