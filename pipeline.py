@@ -186,10 +186,13 @@ def process_database(db_path: Path, embed: bool = True) -> None:
 
     db = open_db(db_path)
     try:
-        # Stances from the learned layer over cue features. Adding the sentence embeddings
-        # to it (Analyzer(embedder=...)) scores better on our held-out sentences but worse
-        # on the human-coded iLIT passages; bench/eval_stance.py prints both.
-        report = run_process(db, Analyzer(), MiniLMEmbedder() if embed else None, _progress)
+        # The analyzer embeds each sentence once (stored by `process`) and uses the vector
+        # for semantic norm detection. Stances come from the learned layer over cue
+        # features: adding the embeddings to it (stance_vectors=True) scores better on
+        # our held-out sentences but worse on the human-coded iLIT passages;
+        # bench/eval_stance.py prints both.
+        embedder = MiniLMEmbedder() if embed else None
+        report = run_process(db, Analyzer(embedder=embedder), embedder, _progress)
         changes = db.conn.total_changes
     finally:
         db.close()

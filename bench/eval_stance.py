@@ -8,8 +8,10 @@
     reliability table (confidence bins against accuracy).
 (b) the iLIT human-coded passages (../shared/data/ilit, skipped when absent):
     each passage is ingested as a statement of its entity through the normal
-    `ingest` and `process` commands, and `document_stances` is compared with the
-    coded answer (Yes = support, No = oppose, Ambiguous = qualified).
+    `ingest` command, analysed by nlp.process.process with each analyzer variant,
+    and `document_stances` is compared with the coded answer (Yes = support,
+    No = oppose, Ambiguous = qualified). The variant marked as the default is
+    what `pipeline.py process` builds.
 """
 
 from __future__ import annotations
@@ -30,8 +32,10 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from ilit import DEFAULT_DIR, available, coded_passages  # noqa: E402
 
+from db.connection import open_db  # noqa: E402
 from nlp.analyzer import Analyzer  # noqa: E402
 from nlp.embedder import MiniLMEmbedder  # noqa: E402
+from nlp.process import process  # noqa: E402
 
 HELDOUT = REPO / "nlp" / "data" / "labelled" / "heldout.jsonl"
 STANCES = ("support", "oppose", "qualified", "mention")
@@ -86,7 +90,7 @@ def evaluate_heldout(analyzer: Analyzer, path: Path = HELDOUT) -> Scores:
     return scores
 
 
-def evaluate_ilit(folder: Path) -> Scores:
+def evaluate_ilit(folder: Path, analyzer: Analyzer) -> Scores:
     passages = coded_passages(folder)
     with tempfile.TemporaryDirectory() as tmp:
         manifest, db_path = Path(tmp) / "ilit.jsonl", Path(tmp) / "ilit.db"
@@ -95,9 +99,13 @@ def evaluate_ilit(folder: Path) -> Scores:
                 handle.write(json.dumps({"text": passage.text, "state": passage.entity, "date": "2000-01-01",
                                          "title": f"iLIT passage {number} ({passage.norm_id})",
                                          "provenance": "human-coded passage"}) + "\n")
-        for args in (["ingest", str(manifest)], ["process"]):
-            subprocess.run([sys.executable, "pipeline.py", "--db", str(db_path), *args],
-                           cwd=REPO, check=True, capture_output=True)
+        subprocess.run([sys.executable, "pipeline.py", "--db", str(db_path), "ingest", str(manifest)],
+                       cwd=REPO, check=True, capture_output=True)
+        db = open_db(db_path)
+        try:
+            process(db, analyzer, None)
+        finally:
+            db.close()
         with sqlite3.connect(db_path) as conn:
             found = {
                 (title, norm): (stance, confidence)
@@ -138,11 +146,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Stance engine quality.")
     parser.add_argument("--ilit", type=Path, default=DEFAULT_DIR)
     args = parser.parse_args()
+    embedder = MiniLMEmbedder()
     variants = {
         "rules only": lambda: Analyzer(learned=False),
-        "learned layer, cue features (the default of `process`)": lambda: Analyzer(),
-        "learned layer, cues + embeddings": lambda: Analyzer(embedder=MiniLMEmbedder()),
+        "learned layer, cue features, no semantic layer (`process --no-embed`)": lambda: Analyzer(),
+        "learned layer, cues + embeddings, no semantic layer":
+            lambda: Analyzer(embedder=embedder, semantic=False, stance_vectors=True),
+        "semantic layer + learned layer, cue features (the default of `process`)":
+            lambda: Analyzer(embedder=embedder),
+        "semantic layer + learned layer, cues + embeddings":
+            lambda: Analyzer(embedder=embedder, stance_vectors=True),
     }
+    ilit = available(args.ilit)
+    summary = []
     for name, build in variants.items():
         analyzer = build()
         own = evaluate_heldout(analyzer)
@@ -154,17 +170,23 @@ def main() -> None:
         print(confusion(own))
         print(reliability(own))
         print()
-
-    if available(args.ilit):
-        coded = evaluate_ilit(args.ilit)
-        _, recall_b, _ = coded.detection()
-        labels = tuple(sorted({g for g, _, _ in coded.pairs}, key=STANCES.index))
-        print("(b) iLIT human-coded passages (the default analyzer, through ingest and process)")
-        print(f"norm detection recall {recall_b:.3f} ({coded.tp} of {coded.tp + coded.fn})")
-        print(f"stance macro-F1 {coded.macro_f1(labels):.3f} over classes {', '.join(labels)}")
-        print(confusion(coded))
-    else:
-        print(f"\n(b) skipped: no iLIT data at {args.ilit}")
+        row = [name, f"{precision:.3f}", f"{recall:.3f}", f"{f1:.3f}", f"{own.macro_f1(STANCES):.3f}"]
+        if ilit:
+            coded = evaluate_ilit(args.ilit, analyzer)
+            _, recall_b, _ = coded.detection()
+            labels = tuple(sorted({g for g, _, _ in coded.pairs}, key=STANCES.index))
+            print(f"(b) iLIT human-coded passages, {name}")
+            print(f"norm detection recall {recall_b:.3f} ({coded.tp} of {coded.tp + coded.fn})")
+            print(f"stance macro-F1 {coded.macro_f1(labels):.3f} over classes {', '.join(labels)}")
+            print(confusion(coded))
+            print()
+            row += [f"{recall_b:.3f}", f"{coded.macro_f1(labels):.3f}"]
+        summary.append(row)
+    if not ilit:
+        print(f"(b) skipped: no iLIT data at {args.ilit}")
+    print("summary: variant | held-out P R F1 stance-macro-F1 | iLIT recall stance-macro-F1")
+    for row in summary:
+        print(" | ".join([row[0], " ".join(row[1:5]), " ".join(row[5:])]))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,8 @@ from spacy.tokens import Span
 
 from nlp import stance as stance_rules
 from nlp.embedder import Embedder
+from nlp.semantic import METHOD_SUFFIX as SEMANTIC_SUFFIX
+from nlp.semantic import SemanticMatcher
 from nlp.stance_model import TRAIN, StanceModel, labelled_rows, training_fingerprint
 from nlp.rules import (
     CUE_PATTERNS,
@@ -31,6 +33,7 @@ from nlp.rules import (
 
 NLP_VERSION = "0.2"
 SECTION_HINT_FACTOR = 0.7  # a heading is weaker evidence of the topic than the sentence's own words
+SEMANTIC_FACTOR = 0.7  # so is a resemblance to the norm's prototypes (nlp.semantic)
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
 
 
@@ -61,30 +64,43 @@ class Analyzer:
     With `learned=True` (the default) stances the rules decide with a cue written
     for the proposition itself stay as they are; the others come from the learned
     layer (nlp.stance_model), trained on the labelled sentences over the rules' cue
-    features and, with an `embedder`, the sentence embeddings (which the analyzer
-    then returns with each sentence, so they are computed once). `learned=False`:
-    the rules alone.
+    features and, with `stance_vectors=True`, the sentence embeddings.
+    `learned=False`: the rules alone.
+
+    With an `embedder` the analyzer embeds every sentence once, returns the vector
+    with it, and (unless `semantic=False`) adds the norms the semantic layer
+    (nlp.semantic) finds and the rules do not.
     """
 
-    def __init__(self, learned: bool = True, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self,
+        learned: bool = True,
+        embedder: Embedder | None = None,
+        semantic: bool = True,
+        stance_vectors: bool = False,
+    ) -> None:
         norm_patterns = read_patterns(NORM_PATTERNS)
         cue_patterns = read_patterns(CUE_PATTERNS)
         self.cue_rules = cue_rules(cue_patterns)
         self.nlp = build_pipeline(ruler_patterns(norm_patterns), ruler_patterns(cue_patterns))
         self.embedder = embedder
+        self.semantic = SemanticMatcher(embedder) if embedder and semantic else None
+        self.stance_vectors = bool(embedder and stance_vectors)
         self._headings: dict[str, set[str]] = {}
         self.model: StanceModel | None = self._train() if learned and TRAIN.exists() else None
         version = f"{NLP_VERSION}+{rules_fingerprint(NORM_PATTERNS, CUE_PATTERNS)}"
         if self.model:
             version += f"+lr{training_fingerprint(TRAIN)}"
-            if self.embedder:
-                version += f"+{self.embedder.model_name}"
+        if self.semantic:
+            version += f"+{self.semantic.version}"
+        if self.embedder and (self.semantic or self.stance_vectors):
+            version += f"+{self.embedder.model_name}"
         self.version = version
 
     def _train(self) -> StanceModel | None:
         """Fit on every gold (sentence, norm) pair of the training file that the rules detect."""
         rows = labelled_rows(TRAIN)
-        vectors = self.embedder.embed([row["text"] for row in rows]) if self.embedder else None
+        vectors = self.embedder.embed([row["text"] for row in rows]) if self.stance_vectors else None
         features, row_vectors, labels = [], [], []
         for index, row in enumerate(rows):
             found = self._features_by_norm(row["text"])
@@ -112,6 +128,8 @@ class Analyzer:
             section = headings.at(start)
             stances = self._stances(doc, sent, vector)
             stances += self._section_stances(doc, sent, section, {s.norm_id for s in stances})
+            if self.semantic is not None:
+                stances += self._semantic_stances(doc, sent, vector, {s.norm_id for s in stances})
             sentences.append(
                 AnalysedSentence(
                     position=position,
@@ -132,9 +150,7 @@ class Analyzer:
         stances = []
         for norm_id in self._heading_norms(section) - found:
             topic = Span(doc, sent.start, sent.start, label=norm_id, span_id=f"section:{section}")
-            cues = [(span, self.cue_rules[span.id_]) for span in doc.spans["cues"]
-                    if sent.start <= span.start < sent.end]
-            rule = stance_rules.classify(sent, topic, cues)
+            rule = stance_rules.classify(sent, topic, self._sentence_cues(doc, sent))
             if rule.stance != "mention":
                 stances.append(NormStance(
                     norm_id=norm_id, stance=rule.stance,
@@ -142,6 +158,34 @@ class Analyzer:
                     method=f"{rule.method}+section", cue=rule.cue, pattern_id=topic.id_,
                 ))
         return stances
+
+    def _semantic_stances(self, doc, sent, vector: np.ndarray, found: set[str]) -> list[NormStance]:
+        """Stances on the norms the sentence resembles (nlp.semantic) that nothing else found.
+
+        The topic span is zero-width at the sentence start, as for section hints; the
+        stance comes from the learned layer when there is one, else the rules."""
+        stances = []
+        for norm_id, probability in self.semantic.matches(vector):
+            if norm_id in found:
+                continue
+            topic = Span(doc, sent.start, sent.start, label=norm_id, span_id=f"semantic:{norm_id}")
+            cues = self._sentence_cues(doc, sent)
+            rule = stance_rules.classify(sent, topic, cues)
+            stance, confidence, method = rule.stance, rule.confidence, rule.method
+            if self.model is not None and not rule.proposition_cue:
+                features = stance_rules.cue_features(sent, topic, cues, rule)
+                stance, confidence = self.model.predict(features, vector if self.stance_vectors else None)
+                method = self.model.method
+            stances.append(NormStance(
+                norm_id=norm_id, stance=stance,
+                confidence=round(confidence * probability ** 0.5 * SEMANTIC_FACTOR, 3),
+                method=method + SEMANTIC_SUFFIX, cue=rule.cue, pattern_id=topic.id_,
+            ))
+        return stances
+
+    def _sentence_cues(self, doc, sent) -> list:
+        return [(span, self.cue_rules[span.id_]) for span in doc.spans["cues"]
+                if sent.start <= span.start < sent.end]
 
     def _heading_norms(self, heading: str | None) -> set[str]:
         if not heading:
@@ -159,7 +203,7 @@ class Analyzer:
             # due diligence) is the most precise evidence there is; elsewhere the learned
             # layer weighs the generic cues better than fixed rules do.
             if self.model is not None and not rule.proposition_cue:
-                stance, confidence = self.model.predict(features, vector)
+                stance, confidence = self.model.predict(features, vector if self.stance_vectors else None)
                 method = self.model.method
             found.append(
                 NormStance(

@@ -95,16 +95,18 @@ def test_ingest_then_process_gives_document_stances(tmp_path):
 
 def test_analyzer_with_an_embedder_stores_its_vectors_once(db, fake_embedder):
     load_sample_documents(db)
-    analyzer = Analyzer(embedder=fake_embedder)
+    analyzer = Analyzer(embedder=fake_embedder, stance_vectors=True)
     assert analyzer.model is not None and analyzer.model.uses_vectors
     assert analyzer.version.endswith("+" + fake_embedder.model_name)
+    assert analyzer.semantic.classifier is not None  # fitting embeds the semantic layer's prototypes
     calls_after_training = len(fake_embedder.calls)
     report = process(db, analyzer, fake_embedder)
     assert db["embeddings"].count == db["sentences"].count == report.sentences
     # Analysis embedded every sentence; the embedding step found nothing left to do.
     assert len(fake_embedder.calls) - calls_after_training == report.sentences
     methods = {row["method"] for row in db.query("select distinct method from stances")}
-    assert methods <= {"rules-v1", "rules-v1+section", "rules+lr+emb-v1"} and "rules+lr+emb-v1" in methods
+    base = {"rules-v1", "rules-v1+section", "rules+lr+emb-v1"}
+    assert methods <= base | {m + "+semantic" for m in base} and "rules+lr+emb-v1" in methods
     before = db.conn.total_changes
     assert process(db, analyzer, fake_embedder).documents == 0
     assert db.conn.total_changes == before

@@ -1,0 +1,116 @@
+"""Choose the semantic layer's settings by cross-validation on train.jsonl and store them.
+
+    python -m nlp.semantic_tune [--write]
+
+5 folds by line number (modulo 5). In each fold the norm classifier is fitted on
+the norms.yml prototypes and the other folds' sentences, and predicts the held-back
+sentences; a norm the rules did not find and whose probability reaches the threshold
+is added. Over the whole file, the (C, threshold) pair with the best detection F1 of
+rules + semantic wins (ties: the higher threshold, then the smaller C).
+Never reads heldout.jsonl or iLIT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from nlp.analyzer import Analyzer
+from nlp.embedder import Embedder, MiniLMEmbedder
+from nlp.semantic import NONE, SETTINGS, NormClassifier, prototypes
+from nlp.stance_model import TRAIN, labelled_rows
+
+FOLDS = 5
+C_GRID = (1.0, 10.0, 100.0)
+THRESHOLD_GRID = tuple(round(t, 2) for t in np.arange(0.05, 0.96, 0.05))
+
+
+@dataclass(frozen=True)
+class Choice:
+    c: float
+    threshold: float
+    f1: float
+    rules_f1: float
+    added_true: int
+    added_false: int
+
+
+def f1(tp: int, fp: int, fn: int) -> float:
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def cross_validated_probabilities(embedder: Embedder, rows: list[dict], c: float) -> tuple[list[str], np.ndarray]:
+    """Out-of-fold probabilities (rows x norms) for every training sentence."""
+    norm_texts, norm_labels = prototypes([])
+    norm_vectors = embedder.embed(norm_texts)
+    row_vectors = embedder.embed([row["text"] for row in rows])
+    norms = sorted(set(norm_labels))
+    out = np.zeros((len(rows), len(norms)))
+    for fold in range(FOLDS):
+        fitted = [i for i in range(len(rows)) if i % FOLDS != fold]
+        held = [i for i in range(len(rows)) if i % FOLDS == fold]
+        labels, index = list(norm_labels), []
+        for i in fitted:
+            for label in sorted(rows[i]["labels"]) or [NONE]:
+                labels.append(label)
+                index.append(i)
+        model = NormClassifier(np.vstack([norm_vectors, row_vectors[index]]), labels, c)
+        probabilities = model.probabilities(row_vectors[held])
+        for column, norm in enumerate(norms):
+            if norm in model.norms:
+                out[held, column] = probabilities[:, model.norms.index(norm)]
+    return norms, out
+
+
+def choose(embedder: Embedder, rows: list[dict], rule_found: list[set[str]]) -> Choice:
+    gold = [set(row["labels"]) for row in rows]
+    tp = sum(len(g & f) for g, f in zip(gold, rule_found, strict=True))
+    fp = sum(len(f - g) for g, f in zip(gold, rule_found, strict=True))
+    fn = sum(len(g - f) for g, f in zip(gold, rule_found, strict=True))
+    best: Choice | None = None
+    for c in C_GRID:
+        norms, probabilities = cross_validated_probabilities(embedder, rows, c)
+        for threshold in THRESHOLD_GRID:
+            added_true = added_false = 0
+            for i, found in enumerate(rule_found):
+                for column in np.flatnonzero(probabilities[i] >= threshold):
+                    if norms[column] not in found:
+                        if norms[column] in gold[i]:
+                            added_true += 1
+                        else:
+                            added_false += 1
+            score = f1(tp + added_true, fp + added_false, fn - added_true)
+            choice = Choice(c, threshold, round(score, 4), round(f1(tp, fp, fn), 4), added_true, added_false)
+            if best is None or (score, threshold, -c) > (best.f1, best.threshold, -best.c):
+                best = choice
+    assert best is not None
+    return best
+
+
+def rule_findings(rows: list[dict]) -> list[set[str]]:
+    analyzer = Analyzer(learned=False)
+    return [{found.norm_id for sentence in analyzer.analyse(row["text"]) for found in sentence.stances}
+            for row in rows]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--write", action="store_true", help=f"store the choice in {SETTINGS}")
+    args = parser.parse_args()
+    rows = labelled_rows(TRAIN)
+    embedder = MiniLMEmbedder()
+    choice = choose(embedder, rows, rule_findings(rows))
+    data = {"c": choice.c, "threshold": choice.threshold, "model": embedder.model_name,
+            "chosen_by": f"{FOLDS}-fold cross-validation on train.jsonl (python -m nlp.semantic_tune)",
+            "cv_detection_f1": choice.f1, "cv_rules_only_f1": choice.rules_f1,
+            "cv_added_true": choice.added_true, "cv_added_false": choice.added_false}
+    print(json.dumps(data, indent=2))
+    if args.write:
+        SETTINGS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
