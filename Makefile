@@ -7,10 +7,12 @@ STAMP := $(VENV)/.installed
 WORLD_ATLAS := world-atlas@2.0.2
 WORLD_ATLAS_SHA256 := 2516c915867c7baf18ddec727aec46c315541a07cfb3d79a6559b05d5e94eee8
 VENDORED := datasette_config/vendor/countries-110m.json
+# all-MiniLM-L6-v2 as int8 ONNX, built from the installed weights (models/ is git-ignored).
+ONNX_MODEL := models/all-MiniLM-L6-v2-onnx-int8/model.onnx
 
 .PHONY: demo test install clean bench
 
-install: $(STAMP)
+install: $(STAMP) $(ONNX_MODEL)
 
 # pip in a new venv (23.x) skips lxml's html_clean extra: upgrade it first.
 $(STAMP): requirements.txt
@@ -33,6 +35,10 @@ $(VENDORED):
 	  mv "$$tmp"/package/LICENSE $(@D)/world-atlas-LICENSE && \
 	  mv "$$tmp"/package/countries-110m.json $@
 
+# Rebuilt when the venv changes (torch, onnxruntime or the weights package may have moved).
+$(ONNX_MODEL): $(STAMP) nlp/export_onnx.py
+	HF_HUB_OFFLINE=1 $(PY) -m nlp.export_onnx $(@D)
+
 # tests/test_browser.py drives Debian's chromium through chromium-driver at these paths
 # (selenium downloads nothing); CI machines lack them, so `make test` installs them.
 BROWSER := /usr/bin/chromium /usr/bin/chromedriver
@@ -48,14 +54,14 @@ browser:
 	    apt-get install -y --no-install-recommends chromium chromium-driver; \
 	fi
 
-demo: $(STAMP) $(VENDORED)
+demo: $(STAMP) $(VENDORED) $(ONNX_MODEL)
 	HF_HUB_OFFLINE=1 $(PY) pipeline.py demo
 
-test: $(STAMP) $(VENDORED) browser
+test: $(STAMP) $(VENDORED) $(ONNX_MODEL) browser
 	HF_HUB_OFFLINE=1 $(PY) -m pytest
 
-bench: $(STAMP)
-	HF_HUB_OFFLINE=1 $(PY) bench/process_speed.py
+bench: $(STAMP) $(ONNX_MODEL)
+	HF_HUB_OFFLINE=1 $(PY) bench/nlp.py
 
 clean:
 	rm -rf data .pytest_cache

