@@ -180,19 +180,16 @@ def _progress(items, length: int, label: str):
 
 def process_database(db_path: Path, embed: bool = True) -> None:
     from db.connection import open_db
-    from nlp.analyzer import Analyzer
+    from nlp.analyzer import default_analyzer
     from nlp.embedder import MiniLMEmbedder
     from nlp.process import process as run_process
 
     db = open_db(db_path)
     try:
         # The analyzer embeds each sentence once (stored by `process`) and uses the vector
-        # for semantic norm detection. Stances come from the learned layer over cue
-        # features: adding the embeddings to it (stance_vectors=True) scores better on
-        # our held-out sentences but worse on the human-coded iLIT passages;
-        # bench/eval_stance.py prints both.
+        # for semantic norm detection and stance; bench/eval_stance.py measures the variants.
         embedder = MiniLMEmbedder() if embed else None
-        report = run_process(db, Analyzer(embedder=embedder), embedder, _progress)
+        report = run_process(db, default_analyzer(embedder), embedder, _progress)
         changes = db.conn.total_changes
     finally:
         db.close()

@@ -205,6 +205,8 @@ class Analyzer:
             if self.model is not None and not rule.proposition_cue:
                 stance, confidence = self.model.predict(features, vector if self.stance_vectors else None)
                 method = self.model.method
+                if norm.id_.endswith("/bare"):  # as the rules do: a bare keyword is weaker evidence
+                    confidence *= stance_rules.BARE_PATTERN_FACTOR
             found.append(
                 NormStance(
                     norm_id=norm.label_,
@@ -245,6 +247,17 @@ class Analyzer:
                 for norm, _, found in self._mentions(doc, sent):
                     features.setdefault(norm.label_, found)
         return features
+
+
+def default_analyzer(embedder: Embedder | None) -> Analyzer:
+    """What `pipeline.py process` runs (and bench/eval_stance.py measures as the default).
+
+    With vectors: rules, the semantic layer, and the learned layer over cue features
+    and embeddings (on held-out sentences stance macro-F1 0.81 against 0.71 for cue
+    features alone, equal on the human-coded iLIT passages). Without (`--no-embed`):
+    rules and the learned layer over cue features.
+    """
+    return Analyzer(embedder=embedder, stance_vectors=embedder is not None)
 
 
 def build_pipeline(norm_patterns: list[dict], cue_patterns: list[dict]) -> Language:

@@ -20,7 +20,7 @@ from spacy.tokens import Span
 
 from nlp.rules import CueRule
 
-METHOD = "rules-v2"
+METHOD = "rules-v1"
 
 # Confidence by the kind of evidence that decided; to be calibrated on held-out data.
 CONFIDENCE = {
@@ -109,9 +109,9 @@ def cue_features(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]], r
     for span, r in applicable:
         if r.norms:
             features[f"scoped={r.label}"] = 1.0
-        features[f"sentence={r.label}"] = features.get(f"sentence={r.label}", 0.0) + 1.0
+        features[f"sentence={r.label}"] = 1.0  # presence, not counts: long sentences repeat "we"
         if start <= span.start < end:
-            features[f"clause={r.label}"] = features.get(f"clause={r.label}", 0.0) + 1.0
+            features[f"clause={r.label}"] = 1.0
             # which cue, and on which side of the norm mention: "we reject X" vs "X, we reject"
             side = "before" if span.start < norm.start else "after"
             features[f"cue={r.id}"] = 1.0
@@ -123,7 +123,6 @@ def cue_features(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]], r
     features["double_negation"] = float(negations >= 2)
     features["question"] = float(question)
     features["negated_question"] = float(question and negations % 2 == 1)
-    features["long"] = float(len(sentence) > 40)  # position-paper prose: hedges and "if" often define thresholds
     return features
 
 

@@ -23,6 +23,10 @@ METHOD = "rules+lr-v1"
 METHOD_WITH_EMBEDDINGS = "rules+lr+emb-v1"
 VECTOR_WEIGHT = 3.0  # scale of the embedding next to the 0/1 cue features (CV on train)
 C = 1.0
+# A mention needs evidence that the norm is talked about rather than asserted: a reported
+# view, an open question, a topic ("the question of", "whether") or meeting procedure.
+# Without any, a sentence whose rules found a stance cue takes a position.
+MENTION_EVIDENCE = ("sentence=REPORTED", "sentence=UNDECIDED", "sentence=TOPIC", "sentence=PROCEDURAL")
 
 
 class StanceModel:
@@ -38,6 +42,9 @@ class StanceModel:
     def predict(self, features: dict[str, float], vector: np.ndarray | None = None) -> tuple[str, float]:
         row = None if vector is None else np.asarray(vector, dtype=np.float32)[None, :]
         probabilities = self.classifier.predict_proba(self._matrix([features], row))[0]
+        if features.get("rule=mention") != 1.0 and not any(features.get(key) for key in MENTION_EVIDENCE):
+            probabilities = np.where(self.classifier.classes_ == "mention", 0.0, probabilities)
+            probabilities = probabilities / probabilities.sum()
         best = int(probabilities.argmax())
         return str(self.classifier.classes_[best]), float(probabilities[best])
 

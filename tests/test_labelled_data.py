@@ -173,3 +173,13 @@ def test_no_near_duplicates_between_train_and_heldout():
             if similarity > MAX_JACCARD:
                 offenders.append((row["id"], train_id, round(similarity, 2)))
     assert not offenders
+
+
+def test_readme_counts_are_generated_from_the_current_files():
+    from nlp.labelled_counts import BLOCK, README, counts_markdown
+
+    block = BLOCK.search(README.read_text(encoding="utf-8"))
+    assert block, "the counts markers are missing from nlp/data/labelled/README.md"
+    assert README.read_text(encoding="utf-8")[block.end(1):block.start(2)] == counts_markdown(), (
+        "run `python -m nlp.labelled_counts`"
+    )

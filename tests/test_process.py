@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 import pipeline
 from db.store import Document, insert_document
-from nlp.analyzer import Analyzer
+from nlp.analyzer import Analyzer, default_analyzer
 from nlp.embedder import from_blob
 from nlp.process import process
 from tests.conftest import load_sample_documents
@@ -110,3 +110,10 @@ def test_analyzer_with_an_embedder_stores_its_vectors_once(db, fake_embedder):
     before = db.conn.total_changes
     assert process(db, analyzer, fake_embedder).documents == 0
     assert db.conn.total_changes == before
+
+
+def test_default_analyzer_uses_vectors_only_when_it_has_them(fake_embedder):
+    with_vectors, without = default_analyzer(fake_embedder), default_analyzer(None)
+    assert with_vectors.semantic is not None and with_vectors.model.uses_vectors
+    assert without.semantic is None and not without.model.uses_vectors
+    assert with_vectors.version != without.version

@@ -43,7 +43,14 @@ def published(tmp_path_factory) -> Path:
     formula = json.dumps({"text": '=HYPERLINK("http://example.invalid","x") Peru opposes a new treaty.',
                           "state": "PER", "date": "2022-06-06", "title": "Formula",
                           "provenance": "synthetic-sample"})
-    insert_documents(db, [parse_line(text, folder) for text in (line, untitled, formula)])
+    # A change of view the rules decide by proposition cues, whatever the learned layer does.
+    earlier = json.dumps({"text": "Norway considers that existing international law is sufficient and that "
+                          "there is no need for a new treaty.", "state": "NOR", "date": "2019-04-01",
+                          "title": "Norway 2019", "provenance": "synthetic-sample"})
+    later = json.dumps({"text": "Norway now calls for a new legally binding instrument on cyberspace.",
+                        "state": "NOR", "date": "2024-04-01", "title": "Norway 2024",
+                        "provenance": "synthetic-sample"})
+    insert_documents(db, [parse_line(text, folder) for text in (line, untitled, formula, earlier, later)])
     process(db, Analyzer(), FakeEmbedder())
     db.close()
     return publish(folder / "work.db", folder / "normwatch.db", built_at="2026-12-01T00:00:00Z")
@@ -254,12 +261,13 @@ def test_defuse_leaves_numbers_and_plain_text_alone():
 
 
 def test_timeline_shows_the_quotes_before_and_after_a_change(site, published):
-    response = get(site, "/normwatch/state_timeline.json?state=United+Kingdom&_shape=array")
+    response = get(site, "/normwatch/state_timeline.json?state=Norway&_shape=array")
     assert response.status_code == 200
-    rows = [row for row in response.json() if row["norm_id"] == "law.sovereignty-rule"]
+    rows = [row for row in response.json() if row["norm_id"] == "debate.new-treaty"]
     assert [row["date"] for row in rows] == sorted(row["date"] for row in rows)
     (changed,) = [row for row in rows if row["change"] == "changed"]
     earlier, latest = query(published, """select earlier_stance, stance from positions
-                                          where state = 'GBR' and norm_id = 'law.sovereignty-rule'""")[0]
+                                          where state = 'NOR' and norm_id = 'debate.new-treaty'""")[0]
+    assert (earlier, latest) == ("oppose", "support")
     assert (changed["previous_stance"], changed["stance"]) == (earlier, latest)
     assert changed["quote_before"] and changed["quote"] and changed["quote_before"] != changed["quote"]
