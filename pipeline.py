@@ -17,6 +17,8 @@ from pathlib import Path
 
 import click
 
+from nlp.embedder import DEFAULT_EMBEDDER, EMBEDDER_KINDS
+
 REPO = Path(__file__).resolve().parent
 DEFAULT_DB = Path("data/normwatch.db")
 DEFAULT_PUBLISHED = Path("data/publish/normwatch.db")
@@ -178,17 +180,18 @@ def _progress(items, length: int, label: str):
     return click.progressbar(items, length=length, label=label, file=sys.stderr, show_pos=True)
 
 
-def process_database(db_path: Path, embed: bool = True) -> None:
+def process_database(db_path: Path, embedder_kind: str | None = DEFAULT_EMBEDDER) -> None:
+    """Analyse and embed with an embedder of `embedder_kind` (None: no vectors)."""
     from db.connection import open_db
     from nlp.analyzer import default_analyzer
-    from nlp.embedder import MiniLMEmbedder
+    from nlp.embedder import default_embedder
     from nlp.process import process as run_process
 
     db = open_db(db_path)
     try:
         # The analyzer embeds each sentence once (stored by `process`) and uses the vector
         # for semantic norm detection and stance; bench/eval_stance.py measures the variants.
-        embedder = MiniLMEmbedder() if embed else None
+        embedder = default_embedder(embedder_kind) if embedder_kind else None
         report = run_process(db, default_analyzer(embedder), embedder, _progress)
         changes = db.conn.total_changes
     finally:
@@ -202,12 +205,15 @@ def process_database(db_path: Path, embed: bool = True) -> None:
 
 
 @cli.command()
-@click.option("--no-embed", is_flag=True, help="Skip sentence embeddings.")
+@click.option("--no-embed", is_flag=True, help="Skip sentence embeddings (and the semantic layer).")
+@click.option("--embedder", "embedder_kind", type=click.Choice(EMBEDDER_KINDS), default=DEFAULT_EMBEDDER,
+              show_default=True, help="int8 ONNX (fast) or the float PyTorch model. Switching "
+              "re-analyses every document and replaces the stored vectors.")
 @click.pass_context
-def process(ctx: click.Context, no_embed: bool) -> None:
+def process(ctx: click.Context, no_embed: bool, embedder_kind: str) -> None:
     """Analyse documents not yet analysed: sentences, norms, stances, embeddings."""
     with _writer(ctx):
-        process_database(ctx.obj["db"], embed=not no_embed)
+        process_database(ctx.obj["db"], None if no_embed else embedder_kind)
 
 
 # --- publish --------------------------------------------------------------------------

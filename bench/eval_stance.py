@@ -35,7 +35,7 @@ from ilit import DEFAULT_DIR, available, coded_passages  # noqa: E402
 
 from db.connection import open_db  # noqa: E402
 from nlp.analyzer import Analyzer, default_analyzer  # noqa: E402
-from nlp.embedder import MiniLMEmbedder  # noqa: E402
+from nlp.embedder import DEFAULT_EMBEDDER, EMBEDDER_KINDS, default_embedder  # noqa: E402
 from nlp.process import process  # noqa: E402
 
 HELDOUT = REPO / "nlp" / "data" / "labelled" / "heldout.jsonl"
@@ -176,8 +176,11 @@ def reliability(scores: Scores, bins: int = 5) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Stance engine quality.")
     parser.add_argument("--ilit", type=Path, default=DEFAULT_DIR)
+    parser.add_argument("--embedder", choices=EMBEDDER_KINDS, default=DEFAULT_EMBEDDER,
+                        help="the vectors of every variant that uses them")
     args = parser.parse_args()
-    embedder = MiniLMEmbedder()
+    embedder = default_embedder(args.embedder)
+    print(f"embedder: {embedder.model_name}")
     variants = {
         "rules only": lambda: Analyzer(learned=False),
         "learned layer, cue features, no semantic layer (`process --no-embed`)":

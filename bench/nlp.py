@@ -39,7 +39,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from nlp.embedder import EMBEDDER_KINDS  # noqa: E402
+from nlp.embedder import DEFAULT_EMBEDDER, EMBEDDER_KINDS  # noqa: E402
 
 MIN_DOCUMENTS = 200
 SENTENCE_END = re.compile(r"(?=[.!?][\"”]?(?:\s|$))")
@@ -207,7 +207,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--copies", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=2, help="timed runs per phase; the fastest counts")
-    parser.add_argument("--ours", choices=EMBEDDER_KINDS, default="onnx-int8",
+    parser.add_argument("--ours", choices=EMBEDDER_KINDS, default=DEFAULT_EMBEDDER,
                         help="the embedder kind the last line's ratio is for")
     parser.add_argument("--profile", action="store_true", help="cProfile each process run")
     args = parser.parse_args()

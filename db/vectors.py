@@ -28,8 +28,6 @@ from pathlib import Path
 
 import numpy as np
 
-from nlp.embedder import MODEL_NAME
-
 logger = logging.getLogger(__name__)
 
 VECTOR_TABLE = "sentence_vectors"
@@ -171,9 +169,9 @@ def _table_exists(conn, name: str) -> bool:
 
 
 def _main_model(conn) -> str | None:
+    # `process` keeps one model's vectors; a hand-made file may hold several.
     row = conn.execute(
-        "SELECT model FROM embeddings GROUP BY model ORDER BY model = ? DESC, count(*) DESC, model LIMIT 1",
-        [MODEL_NAME],
+        "SELECT model FROM embeddings GROUP BY model ORDER BY count(*) DESC, model LIMIT 1"
     ).fetchone()
     return row[0] if row else None
 

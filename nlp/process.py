@@ -49,6 +49,11 @@ def process(
     embed_batch: int = 256,
 ) -> ProcessReport:
     report = ProcessReport()
+    if embedder is not None:
+        # One model's vectors at a time: publish and similar_sentences read "the" vectors.
+        # A switch of embedder re-analyses everything anyway (the model is in the version).
+        with write_transaction(db):
+            db.execute("DELETE FROM embeddings WHERE model != ?", [embedder.model_name])
     pending = pending_documents(db, analyzer.version)
     with progress(pending, len(pending), "Analysing documents") as documents:
         for document in documents:

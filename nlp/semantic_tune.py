@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from nlp.analyzer import Analyzer
-from nlp.embedder import Embedder, MiniLMEmbedder
+from nlp.embedder import DEFAULT_EMBEDDER, EMBEDDER_KINDS, Embedder, default_embedder
 from nlp.semantic import NONE, SETTINGS, NormClassifier, prototypes
 from nlp.stance_model import TRAIN, labelled_rows
 
@@ -99,9 +99,10 @@ def rule_findings(rows: list[dict]) -> list[set[str]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help=f"store the choice in {SETTINGS}")
+    parser.add_argument("--embedder", choices=EMBEDDER_KINDS, default=DEFAULT_EMBEDDER)
     args = parser.parse_args()
     rows = labelled_rows(TRAIN)
-    embedder = MiniLMEmbedder()
+    embedder = default_embedder(args.embedder)
     choice = choose(embedder, rows, rule_findings(rows))
     data = {"c": choice.c, "threshold": choice.threshold, "model": embedder.model_name,
             "chosen_by": f"{FOLDS}-fold cross-validation on train.jsonl (python -m nlp.semantic_tune)",

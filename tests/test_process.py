@@ -117,3 +117,17 @@ def test_default_analyzer_uses_vectors_only_when_it_has_them(fake_embedder):
     assert with_vectors.semantic is not None and with_vectors.model.uses_vectors
     assert without.semantic is None and not without.model.uses_vectors
     assert with_vectors.version != without.version
+
+
+def test_switching_embedder_replaces_the_stored_vectors(db, fake_embedder):
+    load_sample_documents(db)
+    process(db, default_analyzer(fake_embedder), fake_embedder)
+
+    class OtherModel(type(fake_embedder)):
+        model_name = "fake-other"
+
+    other = OtherModel()
+    report = process(db, default_analyzer(other), other)
+    assert report.documents > 0  # the model is part of the analyzer's version
+    models = {row["model"] for row in db.query("select distinct model from embeddings")}
+    assert models == {"fake-other"} and db["embeddings"].count == db["sentences"].count
