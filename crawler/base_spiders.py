@@ -128,12 +128,20 @@ class ListingSpider(SourceSpider):
     item_title_pattern: ClassVar[re.Pattern[str]]
     next_page_css: ClassVar[str | None] = None
 
-    known_urls: frozenset[str] = frozenset()
+    _known_urls: frozenset[str] | None = None
 
     async def start(self) -> AsyncIterator[scrapy.Request]:
-        self.known_urls = frozenset(known_document_urls(self.settings.get("NORMWATCH_DB"), self.name))
         for path in self.listing_paths:
             yield self.request(self.absolute(path), self.parse_listing)
+
+    @property
+    def known_urls(self) -> frozenset[str]:
+        # Read at the first listing, when the pipeline has opened this run's crawl_runs row.
+        if self._known_urls is None:
+            settings = getattr(self, "settings", None)  # none for a spider made without a crawler
+            database = settings.get("NORMWATCH_DB") if settings else None
+            self._known_urls = frozenset(known_document_urls(database, self.name))
+        return self._known_urls
 
     def parse_listing(self, response: Response) -> Iterator[scrapy.Request]:
         reached_known = False

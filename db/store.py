@@ -111,11 +111,23 @@ def duplicate_of(db: sqlite_utils.Database, document: Document) -> str | None:
 
 
 def known_document_urls(db_path: str | None, spider: str) -> set[str]:
-    """URLs this spider already turned into documents (for incremental listing walks)."""
+    """URLs this spider already turned into documents (for incremental listing walks).
+
+    Called while a run is open (its crawl_runs row is the newest). Empty, so the walk
+    is complete, unless the run before it finished cleanly: a killed or failed run
+    stores documents in no particular order and can leave a listing page half
+    harvested, and stopping at it would lose the rest for good.
+    """
     if not db_path or not os.path.exists(db_path):
         return set()
     with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True) as conn:
         try:
+            previous = conn.execute(
+                "SELECT finish_reason FROM crawl_runs WHERE spider = ? ORDER BY id DESC LIMIT 1 OFFSET 1",
+                [spider],
+            ).fetchone()
+            if previous is None or previous[0] != "finished":
+                return set()
             rows = conn.execute("SELECT DISTINCT url FROM documents WHERE spider = ?", [spider])
             return {url for (url,) in rows if url}
         except sqlite3.OperationalError:  # not migrated yet: nothing is known

@@ -57,3 +57,21 @@ def test_recrawl_revalidates_and_an_edit_gives_one_revision(tmp_path):
     assert old["superseded_in_run"] == 3 and new["superseded_in_run"] is None
     assert new["revision_of"] == old["id"]
     assert db.execute("select count(*) from documents where superseded_in_run is not null").fetchone()[0] == 1
+
+
+@pytest.mark.parametrize(("previous_reason", "known"), [("finished", True), (None, False), ("shutdown", False)])
+def test_listing_walk_stops_early_only_after_a_clean_run(tmp_path, previous_reason, known):
+    """A killed run (no finish) or a failed one can leave a listing page half harvested."""
+    from db.connection import open_db
+    from db.store import finish_crawl_run, known_document_urls, start_crawl_run
+
+    db = open_db(tmp_path / "w.db")
+    previous = start_crawl_run(db, "ccdcoe_positions", {})
+    db["documents"].insert({"id": "d1", "url": "https://example.invalid/a", "text": "t",
+                            "spider": "ccdcoe_positions", "provenance": "synthetic-sample"})
+    if previous_reason:
+        finish_crawl_run(db, previous, reason=previous_reason, new=1, seen=1, errors=0)
+    start_crawl_run(db, "ccdcoe_positions", {})  # the run that is walking now
+    db.close()
+    urls = known_document_urls(str(tmp_path / "w.db"), "ccdcoe_positions")
+    assert urls == ({"https://example.invalid/a"} if known else set())
