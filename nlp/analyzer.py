@@ -9,13 +9,16 @@ naming two norms carries both.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import spacy
 from spacy.language import Language
-from spacy.tokens import Span
+from spacy.tokens import Doc, Span
 
 from nlp import stance as stance_rules
 from nlp.embedder import Embedder
@@ -35,6 +38,7 @@ NLP_VERSION = "0.2"
 SECTION_HINT_FACTOR = 0.7  # a heading is weaker evidence of the topic than the sentence's own words
 SEMANTIC_FACTOR = 0.7  # so is a resemblance to the norm's prototypes (nlp.semantic)
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -56,6 +60,15 @@ class AnalysedSentence:
     section: str | None
     stances: list[NormStance] = field(default_factory=list)
     vector: np.ndarray | None = None  # the sentence embedding, when the analyzer has an embedder
+
+
+@dataclass
+class _Segmented:
+    """A text cut into sentences: (paragraph offset, paragraph doc, sentence span) each."""
+
+    spans: list[tuple[int, Doc, Span]]
+    texts: list[str]
+    headings: _SectionIndex
 
 
 class Analyzer:
@@ -114,18 +127,61 @@ class Analyzer:
         return StanceModel(features, vectors[row_vectors] if vectors is not None else None, labels)
 
     def analyse(self, text: str, sections: Iterable[dict] = ()) -> list[AnalysedSentence]:
+        segmented = self._segment(text, sections)
+        return self._classify(segmented, self._embed(segmented.texts))
+
+    def analyse_many(
+        self,
+        documents: Iterable[tuple[T, str, Iterable[dict]]],
+        reuse: Callable[[list[str]], dict[str, np.ndarray]] | None = None,
+        lookahead: int = 2,
+    ) -> Iterator[tuple[T, list[AnalysedSentence]]]:
+        """`analyse` for each (tag, text, sections), in order, yielding (tag, sentences).
+
+        The embedder runs in a background thread on documents ahead of the one being
+        classified, so the model (which releases the GIL) and spaCy use both cores.
+        `reuse(texts)` returns vectors already known for some texts (from the database):
+        those are not embedded again.
+        """
+        if self.semantic is not None:
+            _ = self.semantic.classifier  # fit now, not concurrently with the background embedding
+        queue: deque[tuple[T, _Segmented, Future]] = deque()
+        with ThreadPoolExecutor(1, thread_name_prefix="embed") as background:
+            for tag, text, sections in documents:
+                segmented = self._segment(text, sections)
+                known = reuse(segmented.texts) if reuse and self.embedder else {}
+                queue.append((tag, segmented, background.submit(self._embed, segmented.texts, known)))
+                if len(queue) > lookahead:
+                    tag, segmented, vectors = queue.popleft()
+                    yield tag, self._classify(segmented, vectors.result())
+            while queue:
+                tag, segmented, vectors = queue.popleft()
+                yield tag, self._classify(segmented, vectors.result())
+
+    def _segment(self, text: str, sections: Iterable[dict]) -> _Segmented:
+        """Sentences of the text (paragraph by paragraph), with the rule matches in their docs."""
         paragraphs = list(_paragraphs(text))
-        headings = _SectionIndex(sections)
         spans = []
         docs = self.nlp.pipe(paragraph for _, paragraph in paragraphs)
         for (offset, _), doc in zip(paragraphs, docs, strict=True):
             spans += [(offset, doc, sent) for sent in doc.sents if sent.text.strip()]
-        texts = [sent.text.strip() for _, _, sent in spans]
-        vectors = self.embedder.embed(texts) if self.embedder and texts else [None] * len(texts)
+        return _Segmented(spans, [sent.text.strip() for _, _, sent in spans], _SectionIndex(sections))
+
+    def _embed(self, texts: list[str], known: dict[str, np.ndarray] | None = None) -> list[np.ndarray | None]:
+        """A vector per text (None without an embedder); each distinct new text embedded once."""
+        if self.embedder is None:
+            return [None] * len(texts)
+        vectors = dict(known or {})
+        new = sorted(set(texts) - vectors.keys())
+        if new:
+            vectors.update(zip(new, self.embedder.embed(new), strict=True))
+        return [vectors[text] for text in texts]
+
+    def _classify(self, segmented: _Segmented, vectors: list[np.ndarray | None]) -> list[AnalysedSentence]:
         sentences = []
-        for position, ((offset, doc, sent), vector) in enumerate(zip(spans, vectors, strict=True)):
+        for position, ((offset, doc, sent), vector) in enumerate(zip(segmented.spans, vectors, strict=True)):
             start = offset + sent.start_char
-            section = headings.at(start)
+            section = segmented.headings.at(start)
             stances = self._stances(doc, sent, vector)
             stances += self._section_stances(doc, sent, section, {s.norm_id for s in stances})
             if self.semantic is not None:
@@ -133,7 +189,7 @@ class Analyzer:
             sentences.append(
                 AnalysedSentence(
                     position=position,
-                    text=texts[position],
+                    text=segmented.texts[position],
                     char_start=start,
                     char_end=start + len(sent.text.rstrip()),
                     section=section,

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import json
 import logging
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import TypeVar
 
+import numpy as np
 import sqlite_utils
 
 from db.connection import write_transaction
 from db.store import sha256_hex, utc_now
-from nlp.analyzer import Analyzer
-from nlp.embedder import Embedder, to_blob
+from nlp.analyzer import AnalysedSentence, Analyzer
+from nlp.embedder import Embedder, from_blob, to_blob
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -56,13 +58,17 @@ def process(
             db.execute("DELETE FROM embeddings WHERE model != ?", [embedder.model_name])
     pending = pending_documents(db, analyzer.version)
     with progress(pending, len(pending), "Analysing documents") as documents:
-        for document in documents:
-            sentences, stances, vectors = analyse_document(document, analyzer)
+        work = ((document, document["text"], json.loads(document["sections"] or "[]")) for document in documents)
+        stored = StoredVectors(db, analyzer.embedder) if analyzer.embedder else None
+        for document, analysed in analyzer.analyse_many(work, reuse=stored):
+            sentences, stances, vectors = analysis_rows(document, analysed, analyzer.embedder)
             with write_transaction(db):
                 replace_analysis(db, document, sentences, stances, analyzer.version)
                 if vectors:
                     db["embeddings"].upsert_all(vectors, pk=("sentence_id", "model"))
-                    report.embedded += len(vectors)
+                    reused, embedded = stored.account(analysed)
+                    report.reused_vectors += reused
+                    report.embedded += embedded
             report.documents += 1
             report.sentences += len(sentences)
             report.stances += len(stances)
@@ -86,16 +92,17 @@ def pending_documents(db: sqlite_utils.Database, nlp_version: str) -> list[dict]
     )
 
 
-def analyse_document(document: dict, analyzer: Analyzer) -> tuple[list[dict], list[dict], list[dict]]:
+def analysis_rows(
+    document: dict, analysed: list[AnalysedSentence], embedder: Embedder | None
+) -> tuple[list[dict], list[dict], list[dict]]:
     """Rows for sentences, stances and (when the analyzer embeds) embeddings of one document."""
-    sections = json.loads(document["sections"] or "[]")
     sentence_rows, stance_rows, vector_rows = [], [], []
-    for sentence in analyzer.analyse(document["text"], sections):
+    for sentence in analysed:
         sentence_id = f"{document['id']}-{sentence.position:04d}"
-        if sentence.vector is not None:
+        if sentence.vector is not None and embedder is not None:
             vector_rows.append({
                 "sentence_id": sentence_id,
-                "model": analyzer.embedder.model_name,
+                "model": embedder.model_name,
                 "text_sha256": sha256_hex(sentence.text),
                 "vector": to_blob(sentence.vector),
             })
@@ -200,6 +207,33 @@ def embed_new_sentences(
             ]
             with write_transaction(db):
                 db["embeddings"].upsert_all(rows, pk=("sentence_id", "model"))
+
+
+class StoredVectors:
+    """`reuse` for Analyzer.analyse_many: the vectors already stored for a document's texts
+    (the same sentence in another document, or an unchanged one re-analysed).
+
+    Lookups and results come in the same document order, so a queue says which of
+    each document's vectors were reused; the analyzer embeds each other text once.
+    """
+
+    def __init__(self, db: sqlite_utils.Database, embedder: Embedder) -> None:
+        self.db = db
+        self.model = embedder.model_name
+        self.supplied: deque[set[str]] = deque()
+
+    def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
+        by_hash = {sha256_hex(text): text for text in texts}
+        known = _known_vectors(self.db, self.model, set(by_hash))
+        vectors = {by_hash[sha]: from_blob(blob) for sha, blob in known.items()}
+        self.supplied.append(set(vectors))
+        return vectors
+
+    def account(self, analysed: list[AnalysedSentence]) -> tuple[int, int]:
+        """(vectors reused, texts embedded) for the next document in order."""
+        supplied = self.supplied.popleft()
+        reused = sum(sentence.text in supplied for sentence in analysed)
+        return reused, len({sentence.text for sentence in analysed} - supplied)
 
 
 def _known_vectors(db: sqlite_utils.Database, model: str, hashes: set[str]) -> dict[str, bytes]:

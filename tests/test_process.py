@@ -102,8 +102,10 @@ def test_analyzer_with_an_embedder_stores_its_vectors_once(db, fake_embedder):
     calls_after_training = len(fake_embedder.calls)
     report = process(db, analyzer, fake_embedder)
     assert db["embeddings"].count == db["sentences"].count == report.sentences
-    # Analysis embedded every sentence; the embedding step found nothing left to do.
-    assert len(fake_embedder.calls) - calls_after_training == report.sentences
+    # Analysis embedded each new text of a document once, reused the stored ones, and
+    # left the embedding step nothing to do.
+    assert len(fake_embedder.calls) - calls_after_training == report.embedded
+    assert 0 < report.reused_vectors and report.embedded < report.sentences
     methods = {row["method"] for row in db.query("select distinct method from stances")}
     base = {"rules-v1", "rules-v1+section", "rules+lr+emb-v1"}
     assert methods <= base | {m + "+semantic" for m in base} and "rules+lr+emb-v1" in methods
