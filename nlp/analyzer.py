@@ -21,6 +21,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from nlp import stance as stance_rules
+from nlp.anchored_ruler import make_anchored_span_ruler  # noqa: F401  (registers the factory)
 from nlp.embedder import Embedder
 from nlp.semantic import METHOD_SUFFIX as SEMANTIC_SUFFIX
 from nlp.semantic import SemanticMatcher
@@ -316,17 +317,21 @@ def default_analyzer(embedder: Embedder | None) -> Analyzer:
     return Analyzer(embedder=embedder, stance_vectors=embedder is not None)
 
 
-def build_pipeline(norm_patterns: list[dict], cue_patterns: list[dict]) -> Language:
+def build_pipeline(
+    norm_patterns: list[dict], cue_patterns: list[dict], ruler: str = "anchored_span_ruler"
+) -> Language:
+    """Sentences, then norm and cue spans. `ruler="span_ruler"` gives spaCy's own ruler,
+    which finds the same spans, slower (nlp/anchored_ruler.py)."""
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
     norm_ruler = nlp.add_pipe(
-        "span_ruler",
+        ruler,
         name="norm_ruler",
         config={"spans_key": "norms", "phrase_matcher_attr": "LOWER", "validate": True},
     )
     norm_ruler.add_patterns(norm_patterns)
     cue_ruler = nlp.add_pipe(
-        "span_ruler",
+        ruler,
         name="cue_ruler",
         config={"spans_key": "cues", "phrase_matcher_attr": "LOWER", "validate": True},
     )
