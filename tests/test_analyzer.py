@@ -162,3 +162,31 @@ def test_section_heading_is_evidence_for_positions_only(learned):
     assert {f.norm_id: f.stance for f in territory.stances}["law.due-diligence-binding"] == "support"
     without_sections = learned.analyse(text)
     assert "law.due-diligence-binding" not in {f.norm_id for f in without_sections[0].stances}
+
+
+def test_analyse_many_gives_what_analyse_gives_and_reuses_known_vectors(fake_embedder):
+    analyzer = Analyzer(embedder=fake_embedder, stance_vectors=True)
+    documents = [
+        ("a", "States must not knowingly allow their territory to be used for attacks.\n\nThe session ended.", []),
+        ("b", "There is no need for a new treaty. The session ended.", []),
+        ("c", "", []),
+        ("d", "Sovereignty is a rule of international law.", []),
+    ]
+    alone = {tag: analyzer.analyse(text, sections) for tag, text, sections in documents}
+    fake_embedder.calls.clear()
+    known = {"The session ended.": fake_embedder.embed(["The session ended."])[0]}
+    fake_embedder.calls.clear()
+    asked = []
+
+    def reuse(texts):
+        asked.append(texts)
+        return {text: known[text] for text in texts if text in known}
+
+    together = list(analyzer.analyse_many(documents, reuse=reuse, lookahead=1))
+    assert [tag for tag, _ in together] == ["a", "b", "c", "d"]
+    for tag, sentences in together:
+        assert [(s.text, s.stances) for s in sentences] == [(s.text, s.stances) for s in alone[tag]]
+        assert all((s.vector == a.vector).all() for s, a in zip(sentences, alone[tag], strict=True))
+    assert "The session ended." not in fake_embedder.calls  # known: never embedded again
+    assert len(fake_embedder.calls) == len(set(fake_embedder.calls)) == 3
+    assert len(asked) == 4
