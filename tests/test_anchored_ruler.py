@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 
-from nlp.anchored_ruler import anchor
+from nlp.anchored_ruler import Anchor, reach, anchor
 from nlp.analyzer import build_pipeline
 from nlp.rules import CUE_PATTERNS, NORM_PATTERNS, read_patterns, ruler_patterns
 from nlp.stance_model import TRAIN
@@ -46,12 +47,24 @@ def test_same_spans_in_the_same_order_as_spacys_ruler(pipelines):
 
 def test_anchor_is_a_required_token_preferring_content_words():
     pattern = [{"LOWER": "and"}, {"OP": "{0,3}"}, {"LOWER": {"IN": ["sovereignty", "sovereign"]}}]
-    assert anchor(pattern) == (frozenset({"sovereignty", "sovereign"}), None)
-    optional_only = [{"LOWER": "cyber", "OP": "?"}, {"LOWER": {"REGEX": "^attack\\w*$"}}]
-    words, regex = anchor(optional_only)
-    assert not words and regex.search("attacks")
-    assert anchor([{"LOWER": "due", "OP": "*"}, {"OP": "{1,2}"}]) == (frozenset(), None)
-    assert anchor([{"TEXT": "UN", "OP": "{2}"}])[0] == {"un"}
+    assert anchor(pattern) == Anchor(2, frozenset({"sovereignty", "sovereign"}))
+    assert reach(pattern, 2) == (4, 0)
+    optional_first = [{"LOWER": "cyber", "OP": "?"}, {"LOWER": {"REGEX": "^attack\\w*$"}}, {"OP": "*"}]
+    found = anchor(optional_first)
+    assert found.position == 1 and not found.words and found.regex.search("attacks")
+    assert reach(optional_first, 1) == (1, math.inf)
+    assert anchor([{"LOWER": "due", "OP": "*"}, {"OP": "{1,2}"}]) is None
+    assert anchor([{"TEXT": "UN", "OP": "{2}"}]).words == {"un"}
+    assert reach([{"TEXT": "UN", "OP": "{2,3}"}, {"OP": "!", "LOWER": "x"}], 0) == (2, 2)
+
+
+def test_a_match_far_from_the_doc_start_keeps_its_offsets():
+    wide = [{"id": "far/x", "label": "far",
+             "pattern": [{"LOWER": "not"}, {"OP": "{0,2}"}, {"LOWER": {"IN": ["rule", "rules"]}}]}]
+    text = "One two three four five six. Sovereignty is not a rule in itself, nor are rules."
+    fast, plain = (build_pipeline(wide, wide, ruler=ruler)(text) for ruler in ("anchored_span_ruler", "span_ruler"))
+    assert spans(fast, "norms") == spans(plain, "norms")
+    assert [fast[start:end].text for start, end, _, _ in spans(fast, "norms")] == ["not a rule"]
 
 
 def test_a_pattern_without_anchor_still_runs():
