@@ -32,7 +32,7 @@ import yaml
 from sklearn.linear_model import LogisticRegression
 
 from nlp.embedder import Embedder
-from nlp.stance_model import TRAIN, labelled_rows
+from nlp.stance_model import TRAIN, labelled_rows, linear_probabilities
 
 logger = logging.getLogger(__name__)
 NORMS_YML = Path(__file__).with_name("norms.yml")
@@ -79,7 +79,7 @@ class NormClassifier:
 
     def matches(self, vector: np.ndarray, threshold: float) -> list[tuple[str, float]]:
         """(norm id, probability) of every norm at or above the threshold, most probable first."""
-        probabilities = self.probabilities(vector)[0]
+        probabilities = linear_probabilities(self.classifier, np.asarray(vector, dtype=np.float64))
         found = [(norm, float(p)) for norm, p in zip(self.norms, probabilities, strict=True)
                  if norm != NONE and p >= threshold]
         return sorted(found, key=lambda item: -item[1])

