@@ -45,14 +45,23 @@ def test_new_cues_match_and_decide(analyzer, text, cue, norm, stance):
     assert stances(analyzer, text).get(norm) == stance
 
 
-def test_verdict_on_a_reported_view_is_a_feature_of_the_learned_layer(analyzer):
-    """"a view we share" / "we disagree" after a reported view: the rules still say mention,
-    the cue is there for the learned layer (nlp.stance_model) to weigh."""
-    text = "Some States argue that sovereignty is a primary rule, a view we share."
-    assert "verdict/we-share-the-view" in cue_ids(analyzer, text)
-    assert "verdict/we-disagree" in cue_ids(analyzer, "Others say the Charter does not apply; we respectfully disagree.")
-    assert "verdict/we-do-not-share" in cue_ids(analyzer, "That reading of the Charter, we do not share.")
-    assert stances(analyzer, text)["law.sovereignty-rule"] == "mention"
+@pytest.mark.parametrize(
+    ("text", "norm", "stance"),
+    [
+        ("Some States argue that sovereignty is a primary rule, a view we share.", "law.sovereignty-rule", "support"),
+        ("It is sometimes said that a cyber operation could never amount to an armed attack; we respectfully disagree.",
+         "law.armed-attack", "support"),
+        ("Several delegations have claimed that countermeasures are lawful in cyberspace; we do not agree.",
+         "law.countermeasures", "oppose"),
+        # without a verdict of the speaker a reported view stays a mention
+        ("Several delegations have claimed that countermeasures are lawful in cyberspace.",
+         "law.countermeasures", "mention"),
+    ],
+)
+def test_a_verdict_on_a_reported_view_is_the_speakers_stance(analyzer, text, norm, stance):
+    assert cue_ids(analyzer, text) & {"verdict/we-share-the-view", "verdict/we-disagree", "verdict/we-do-not-share"} \
+        or stance == "mention"
+    assert stances(analyzer, text).get(norm) == stance
 
 
 def test_procedural_passive_marks_meeting_talk(analyzer):
