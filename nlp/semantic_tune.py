@@ -42,6 +42,12 @@ def f1(tp: int, fp: int, fn: int) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
+def folds(count: int) -> list[tuple[list[int], list[int]]]:
+    """(fitted, held-back) row indices per fold: row i is held back in fold i modulo FOLDS."""
+    return [([i for i in range(count) if i % FOLDS != fold], [i for i in range(count) if i % FOLDS == fold])
+            for fold in range(FOLDS)]
+
+
 def cross_validated_probabilities(embedder: Embedder, rows: list[dict], c: float) -> tuple[list[str], np.ndarray]:
     """Out-of-fold probabilities (rows x norms) for every training sentence."""
     norm_texts, norm_labels = prototypes([])
@@ -49,9 +55,7 @@ def cross_validated_probabilities(embedder: Embedder, rows: list[dict], c: float
     row_vectors = embedder.embed([row["text"] for row in rows])
     norms = sorted(set(norm_labels))
     out = np.zeros((len(rows), len(norms)))
-    for fold in range(FOLDS):
-        fitted = [i for i in range(len(rows)) if i % FOLDS != fold]
-        held = [i for i in range(len(rows)) if i % FOLDS == fold]
+    for fitted, held in folds(len(rows)):
         labels, index = list(norm_labels), []
         for i in fitted:
             for label in sorted(rows[i]["labels"]) or [NONE]:

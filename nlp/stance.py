@@ -6,7 +6,8 @@ A cue governs the clause it stands in: clauses end at contrast markers
 Polarity comes from support/oppose cues, flipped by each negation that is not
 part of a larger cue ("no need", "whether or not"); hedges in the clause, or a
 condition anywhere in the sentence, turn support into "qualified"; a reported
-view of others, or an explicitly open question, is a mention. For norms that
+view of others, or an explicitly open question, is a mention, unless the speaker
+then endorses or rejects it ("..., a view we share"; "...; we disagree"). For norms that
 are restraints (scoped in cues.jsonl), condemning the restrained conduct
 ("unacceptable", "must never") supports the norm. A negated question is
 rhetorical: "has it not failed a legal duty?" asserts the duty.
@@ -34,6 +35,7 @@ CONFIDENCE = {
 BARE_PATTERN_FACTOR = 0.8  # a bare keyword ("sovereignty") is weaker evidence of the norm
 _CLAUSE_BREAKS = {"but", "however", "nevertheless", "nonetheless", "although", "though", "whereas", ";"}
 _POLAR = {"SUPPORT", "OPPOSE", "CONDEMN"}
+_VERDICT = {"ENDORSE": 1, "DISSENT": -1}  # the speaker's verdict on a view it reports
 _COORDINATORS = {"and", "while"}  # break a clause only after a comma: ", and a third State may not"
 
 
@@ -57,7 +59,8 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
     labels = {rule.label for _, rule in in_clause}
     cue_text = "; ".join(span.text for span, _ in in_clause) or None
     if labels & {"REPORTED", "UNDECIDED"}:
-        return Stance("mention", CONFIDENCE["reported"] * weight, cue_text)
+        verdict = _verdict_on_reported(sentence, norm, cues) if "REPORTED" in labels else None
+        return verdict or Stance("mention", CONFIDENCE["reported"] * weight, cue_text)
     if "PROCEDURAL" in labels and not labels & _POLAR:
         return Stance("mention", CONFIDENCE["reported"] * weight, cue_text)
 
@@ -98,6 +101,31 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
         return Stance("qualified", CONFIDENCE["qualified"] * weight, cue_text)
     return Stance("support" if polarity > 0 else "oppose", CONFIDENCE[kind] * weight, cue_text,
                   proposition_cue=kind == "proposition_cue")
+
+
+def _verdict_on_reported(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> Stance | None:
+    """"Some argue that X; we disagree": the speaker takes the reported view's stance, or its opposite.
+
+    The reported view is classified without the reporting cue, and without the polar cues
+    inside the verdict ("disagree" in "we disagree"); its negations still count
+    ("... can never be an armed attack; we disagree" supports the norm). None without a verdict.
+    """
+    verdicts = [(span, rule) for span, rule in cues if rule.label in _VERDICT]
+    if not verdicts:
+        return None
+    sign = _VERDICT[verdicts[-1][1].label]
+    content = [
+        (span, rule) for span, rule in cues
+        if rule.label != "REPORTED"
+        and not (rule.label in _POLAR and any(v.start <= span.start and span.end <= v.end for v, _ in verdicts))
+    ]
+    reported = classify(sentence, norm, content)
+    if reported.stance == "qualified":
+        return Stance("qualified", CONFIDENCE["reported"], reported.cue) if sign > 0 else None
+    polarity = sign * (-1 if reported.stance == "oppose" else 1)  # a view with no polar cue asserts the norm
+    weight = BARE_PATTERN_FACTOR if norm.id_.endswith("/bare") else 1.0
+    cue = "; ".join(span.text for span, _ in verdicts)
+    return Stance("support" if polarity > 0 else "oppose", CONFIDENCE["negated_assertion"] * weight, cue)
 
 
 def cue_features(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]], rule: Stance) -> dict[str, float]:

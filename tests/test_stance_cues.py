@@ -1,0 +1,70 @@
+"""Stance cue families added from the cross-validation error list (nlp.stance_tune); sentences in our own words."""
+
+from __future__ import annotations
+
+import pytest
+
+from nlp.analyzer import Analyzer
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return Analyzer(learned=False)
+
+
+def cue_ids(analyzer, text: str) -> set[str]:
+    doc = analyzer.nlp(text)
+    return {span.id_ for span in doc.spans["cues"]}
+
+
+def stances(analyzer, text: str) -> dict[str, str]:
+    (sentence,) = analyzer.analyse(text)
+    return {found.norm_id: found.stance for found in sentence.stances}
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "norm", "stance"),
+    [
+        # "not persuaded / not convinced that" opposes what follows (before: only "... sufficient")
+        ("We are not persuaded that a Programme of Action would add anything to the working group.",
+         "oppose/not-persuaded", "debate.programme-of-action", "oppose"),
+        ("Our delegation remains sceptical that confidence-building measures reduce escalation.",
+         "oppose/sceptical", "debate.confidence-building", "oppose"),
+        # reported views with a qualified group ("legal experts") or an adverb ("sometimes") are mentions
+        ("Several legal scholars have suggested that due diligence is binding.",
+         "reported/group-with-adjectives", "law.due-diligence-binding", "mention"),
+        ("It is often claimed that countermeasures are available against cyber operations.",
+         "reported/it-is-sometimes-said", "law.countermeasures", "mention"),
+        # a document or meeting reference is evidence of a mention, not a position
+        ("Paragraph 9 of the draft deals with collective countermeasures.",
+         "procedural/document", "law.collective-countermeasures", "mention"),
+    ],
+)
+def test_new_cues_match_and_decide(analyzer, text, cue, norm, stance):
+    assert cue in cue_ids(analyzer, text)
+    assert stances(analyzer, text).get(norm) == stance
+
+
+@pytest.mark.parametrize(
+    ("text", "norm", "stance"),
+    [
+        ("Some States argue that sovereignty is a primary rule, a view we share.", "law.sovereignty-rule", "support"),
+        ("It is sometimes said that a cyber operation could never amount to an armed attack; we respectfully disagree.",
+         "law.armed-attack", "support"),
+        ("Several delegations have claimed that countermeasures are lawful in cyberspace; we do not agree.",
+         "law.countermeasures", "oppose"),
+        # without a verdict of the speaker a reported view stays a mention
+        ("Several delegations have claimed that countermeasures are lawful in cyberspace.",
+         "law.countermeasures", "mention"),
+    ],
+)
+def test_a_verdict_on_a_reported_view_is_the_speakers_stance(analyzer, text, norm, stance):
+    assert cue_ids(analyzer, text) & {"verdict/we-share-the-view", "verdict/we-disagree", "verdict/we-do-not-share"} \
+        or stance == "mention"
+    assert stances(analyzer, text).get(norm) == stance
+
+
+def test_procedural_passive_marks_meeting_talk(analyzer):
+    text = "The question of data as an object was discussed at the expert meeting."
+    assert "procedural/was-discussed" in cue_ids(analyzer, text)
+    assert stances(analyzer, text).get("law.data-as-object") == "mention"
