@@ -3,7 +3,9 @@
 A blank English spaCy pipeline: the sentencizer (no trained model needed),
 one SpanRuler for norm patterns and one for stance cues, both read from
 nlp/patterns/*.jsonl. Overlapping matches live in `doc.spans`, so a sentence
-naming two norms carries both.
+naming two norms carries both. With sentence embeddings, the norms the rules
+and the semantic layer propose are kept or dropped by a learned decision
+(nlp.detect).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from spacy.tokens import Doc, Span
 
 from nlp import stance as stance_rules
 from nlp.anchored_ruler import make_anchored_span_ruler  # noqa: F401  (registers the factory)
+from nlp.detect import SETTINGS as DETECT_SETTINGS
+from nlp.detect import DetectSettings, RuleHit, phrase_pattern_ids, rule_hits, specificity
 from nlp.embedder import Embedder
 from nlp.semantic import METHOD_SUFFIX as SEMANTIC_SUFFIX
 from nlp.semantic import SemanticMatcher
@@ -82,8 +86,12 @@ class Analyzer:
     `learned=False`: the rules alone.
 
     With an `embedder` the analyzer embeds every sentence once, returns the vector
-    with it, and (unless `semantic=False`) adds the norms the semantic layer
-    (nlp.semantic) finds and the rules do not.
+    with it, and (unless `semantic=False`) uses the semantic layer (nlp.semantic):
+    the learned keep/drop decision (nlp.detect, unless `decide=False` or
+    nlp/data/detect.json is absent) weighs the rules' norms and the norms the
+    sentence resembles, dropping rule hits on a keyword alone and adding
+    paraphrases; without the decision the semantic layer adds the norms above its
+    own threshold that the rules did not find.
     """
 
     def __init__(
@@ -92,6 +100,7 @@ class Analyzer:
         embedder: Embedder | None = None,
         semantic: bool = True,
         stance_vectors: bool = False,
+        decide: bool = True,
     ) -> None:
         norm_patterns = read_patterns(NORM_PATTERNS)
         cue_patterns = read_patterns(CUE_PATTERNS)
@@ -99,6 +108,9 @@ class Analyzer:
         self.nlp = build_pipeline(ruler_patterns(norm_patterns), ruler_patterns(cue_patterns))
         self.embedder = embedder
         self.semantic = SemanticMatcher(embedder) if embedder and semantic else None
+        self.detection = (DetectSettings.load()
+                          if self.semantic and decide and DETECT_SETTINGS.exists() else None)
+        self.phrase_ids = phrase_pattern_ids(norm_patterns)
         self.stance_vectors = bool(embedder and stance_vectors)
         self._headings: dict[str, set[str]] = {}
         self.model: StanceModel | None = self._train() if learned and TRAIN.exists() else None
@@ -107,6 +119,8 @@ class Analyzer:
             version += f"+lr{training_fingerprint(TRAIN)}"
         if self.semantic:
             version += f"+{self.semantic.version}"
+        if self.detection:
+            version += f"+{self.detection.version}"
         if self.embedder and (self.semantic or self.stance_vectors):
             version += f"+{self.embedder.model_name}"
         self.version = version
@@ -184,9 +198,19 @@ class Analyzer:
             start = offset + sent.start_char
             section = segmented.headings.at(start)
             stances = self._stances(doc, sent, vector)
-            stances += self._section_stances(doc, sent, section, {s.norm_id for s in stances})
+            rule_found = {s.norm_id for s in stances}
+            resembling: list[tuple[str, float]] = []
+            if self.detection is not None:
+                kept = self.detection.decide(self._rule_hits(doc, sent), self.semantic.probabilities(vector))
+                stances = [s for s in stances if s.norm_id in kept]
+                resembling = sorted(kept.items(), key=lambda item: (-item[1], item[0]))
+            elif self.semantic is not None:
+                resembling = self.semantic.matches(vector)
+            # A dropped rule hit is not brought back by the heading: the decision read the sentence.
+            stances += self._section_stances(doc, sent, section, rule_found)
             if self.semantic is not None:
-                stances += self._semantic_stances(doc, sent, vector, {s.norm_id for s in stances})
+                found = rule_found | {s.norm_id for s in stances}
+                stances += self._semantic_stances(doc, sent, vector, resembling, found)
             sentences.append(
                 AnalysedSentence(
                     position=position,
@@ -216,13 +240,16 @@ class Analyzer:
                 ))
         return stances
 
-    def _semantic_stances(self, doc, sent, vector: np.ndarray, found: set[str]) -> list[NormStance]:
-        """Stances on the norms the sentence resembles (nlp.semantic) that nothing else found.
+    def _semantic_stances(
+        self, doc, sent, vector: np.ndarray, resembling: list[tuple[str, float]], found: set[str]
+    ) -> list[NormStance]:
+        """Stances on the norms the sentence resembles that nothing else found.
 
-        The topic span is zero-width at the sentence start, as for section hints; the
-        stance comes from the learned layer when there is one, else the rules."""
+        `resembling`: (norm, probability) from the keep/drop decision or the semantic
+        layer. The topic span is zero-width at the sentence start, as for section hints;
+        the stance comes from the learned layer when there is one, else the rules."""
         stances = []
-        for norm_id, probability in self.semantic.matches(vector):
+        for norm_id, probability in resembling:
             if norm_id in found:
                 continue
             topic = Span(doc, sent.start, sent.start, label=norm_id, span_id=f"semantic:{norm_id}")
@@ -239,6 +266,20 @@ class Analyzer:
                 method=method + SEMANTIC_SUFFIX, cue=rule.cue, pattern_id=topic.id_,
             ))
         return stances
+
+    def _rule_hits(self, doc, sent) -> dict[str, RuleHit]:
+        return rule_hits((span for span in doc.spans["norms"] if sent.start <= span.start < sent.end),
+                         self.phrase_ids)
+
+    def rule_hits(self, text: str) -> dict[str, RuleHit]:
+        """The rules' findings in a text, all its sentences together (for tuning on labelled lines)."""
+        hits: dict[str, RuleHit] = {}
+        for _, paragraph in _paragraphs(text):
+            doc = self.nlp(paragraph)
+            for sent in doc.sents:
+                for norm_id, hit in self._rule_hits(doc, sent).items():
+                    hits.setdefault(norm_id, hit)
+        return hits
 
     def _sentence_cues(self, doc, sent) -> list:
         return [(span, self.cue_rules[span.id_]) for span in doc.spans["cues"]
@@ -287,7 +328,7 @@ class Analyzer:
             if sent.start <= span.start < sent.end
         ]
         mentions, seen = [], set()
-        for norm in sorted(norms, key=lambda span: (span.id_.endswith("/bare"), -len(span))):
+        for norm in sorted(norms, key=specificity):
             if norm.label_ in seen:
                 continue  # keep the most specific pattern for each norm
             seen.add(norm.label_)

@@ -5,8 +5,13 @@ training sentences labelled with it (nlp/data/labelled/train.jsonl; the held-out
 file and the iLIT passages are never read here). Unlabelled training sentences
 are prototypes of "none". A multinomial logistic regression over the sentence
 embeddings (unit vectors, so each class score is a dot product with a learned
-prototype direction) turns a sentence into a probability per norm; a norm whose
-probability reaches the threshold is a match.
+prototype direction) turns a sentence into a probability per norm.
+
+How the analyzer uses them: the learned keep/drop decision (nlp.detect) reads the
+whole probability vector, proposes every norm at or above its low cut-off next to
+the rules' findings, and keeps or drops each. Without that decision (no
+nlp/data/detect.json, or `Analyzer(decide=False)`) a norm whose probability
+reaches this layer's threshold is a match and is added to the rules' findings.
 
 How the settings were chosen: `python -m nlp.semantic_tune` runs 5-fold
 cross-validation over train.jsonl (folds by line number modulo 5): for each
@@ -120,3 +125,8 @@ class SemanticMatcher:
 
     def matches(self, vector: np.ndarray) -> list[tuple[str, float]]:
         return self.classifier.matches(vector, self.settings.threshold)
+
+    def probabilities(self, vector: np.ndarray) -> dict[str, float]:
+        """Probability of every norm (and of "none") for one sentence embedding."""
+        row = linear_probabilities(self.classifier.classifier, np.asarray(vector, dtype=np.float64))
+        return {norm: float(p) for norm, p in zip(self.classifier.norms, row, strict=True)}

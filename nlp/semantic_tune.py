@@ -42,30 +42,64 @@ def f1(tp: int, fp: int, fn: int) -> float:
     return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
 
 
+def fold_of(index: int) -> int:
+    """The fold of the training line at `index` (0-based): its line number modulo FOLDS."""
+    return index % FOLDS
+
+
+def rows_outside(count: int, folds: set[int]) -> list[int]:
+    """Indexes of the training lines in none of `folds` (what a classifier may be fitted on)."""
+    return [i for i in range(count) if fold_of(i) not in folds]
+
+
+def rows_in(count: int, fold: int) -> list[int]:
+    return [i for i in range(count) if fold_of(i) == fold]
+
+
 def folds(count: int) -> list[tuple[list[int], list[int]]]:
-    """(fitted, held-back) row indices per fold: row i is held back in fold i modulo FOLDS."""
-    return [([i for i in range(count) if i % FOLDS != fold], [i for i in range(count) if i % FOLDS == fold])
-            for fold in range(FOLDS)]
+    """(fitted, held-back) row indices per fold."""
+    return [(rows_outside(count, {fold}), rows_in(count, fold)) for fold in range(FOLDS)]
+
+
+@dataclass(frozen=True)
+class EmbeddedPrototypes:
+    """The norms.yml prototypes and the training sentences, embedded once for every fit."""
+
+    norm_vectors: np.ndarray
+    norm_labels: list[str]
+    row_vectors: np.ndarray
+    rows: list[dict]
+
+    @classmethod
+    def of(cls, embedder: Embedder, rows: list[dict]) -> EmbeddedPrototypes:
+        norm_texts, norm_labels = prototypes([])
+        return cls(embedder.embed(norm_texts), norm_labels, embedder.embed([row["text"] for row in rows]), rows)
+
+    def probabilities(self, fit: list[int], predict: list[int], c: float, columns: list[str]) -> np.ndarray:
+        """Probabilities (predict x columns) from a classifier fitted on the norm prototypes
+        and the training lines `fit` only; a column the classifier never saw is 0."""
+        labels, index = list(self.norm_labels), []
+        for i in fit:
+            for label in sorted(self.rows[i]["labels"]) or [NONE]:
+                labels.append(label)
+                index.append(i)
+        model = NormClassifier(np.vstack([self.norm_vectors, self.row_vectors[index]]), labels, c)
+        probabilities = model.probabilities(self.row_vectors[predict])
+        out = np.zeros((len(predict), len(columns)))
+        for column, norm in enumerate(columns):
+            if norm in model.norms:
+                out[:, column] = probabilities[:, model.norms.index(norm)]
+        return out
 
 
 def cross_validated_probabilities(embedder: Embedder, rows: list[dict], c: float) -> tuple[list[str], np.ndarray]:
     """Out-of-fold probabilities (rows x norms) for every training sentence."""
-    norm_texts, norm_labels = prototypes([])
-    norm_vectors = embedder.embed(norm_texts)
-    row_vectors = embedder.embed([row["text"] for row in rows])
-    norms = sorted(set(norm_labels))
+    embedded = EmbeddedPrototypes.of(embedder, rows)
+    norms = sorted(set(embedded.norm_labels))
     out = np.zeros((len(rows), len(norms)))
-    for fitted, held in folds(len(rows)):
-        labels, index = list(norm_labels), []
-        for i in fitted:
-            for label in sorted(rows[i]["labels"]) or [NONE]:
-                labels.append(label)
-                index.append(i)
-        model = NormClassifier(np.vstack([norm_vectors, row_vectors[index]]), labels, c)
-        probabilities = model.probabilities(row_vectors[held])
-        for column, norm in enumerate(norms):
-            if norm in model.norms:
-                out[held, column] = probabilities[:, model.norms.index(norm)]
+    for fold in range(FOLDS):
+        held = rows_in(len(rows), fold)
+        out[held] = embedded.probabilities(rows_outside(len(rows), {fold}), held, c, norms)
     return norms, out
 
 

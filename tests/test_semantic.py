@@ -80,7 +80,8 @@ def test_analyzer_version_names_the_semantic_layer(fake_embedder):
 
 @pytest.fixture
 def stubbed(fake_embedder):
-    analyzer = Analyzer(embedder=fake_embedder)
+    # the semantic layer's own threshold decides (tests/test_detect.py: the keep/drop decision)
+    analyzer = Analyzer(embedder=fake_embedder, decide=False)
     analyzer.semantic = StubMatcher([("un13f", 0.9), ("law.sovereignty-rule", 0.5)])
     return analyzer
 
