@@ -144,8 +144,9 @@ def _analyzer(kind: str):
         timers = Timers()
         embedder.embed = timers.wrap("embedding", embedder.embed)
         analyzer.analyse_many = _timed_iteration(timers, "analysis", analyzer.analyse_many)
-        if analyzer.semantic is not None:
-            analyzer.semantic.matches = timers.wrap("semantic matches", analyzer.semantic.matches)
+        if analyzer.semantic is not None:  # probabilities for the detection decision, matches without it
+            for name in ("probabilities", "matches"):
+                setattr(analyzer.semantic, name, timers.wrap("semantic layer", getattr(analyzer.semantic, name)))
         analyzer.nlp.pipe = _timed_iteration(timers, "spaCy pipeline", analyzer.nlp.pipe)
         _LOADED[kind] = (analyzer, embedder, timers, setup)
     return _LOADED[kind]
@@ -253,9 +254,9 @@ def main() -> None:
         embedding = timers.get("embedding", 0.0)
         analysis = timers.get("analysis", 0.0)
         spacy_time = timers.get("spaCy pipeline", 0.0)
-        semantic = timers.get("semantic matches", 0.0)
+        semantic = timers.get("semantic layer", 0.0)
         print(f"{kind}: embedding {embedding:.1f}s in the background; main thread: spaCy {spacy_time:.1f}s, "
-              f"semantic matches {semantic:.1f}s, rest of analysis and waiting for vectors "
+              f"semantic layer {semantic:.1f}s, rest of analysis and waiting for vectors "
               f"{analysis - spacy_time - semantic:.1f}s, database and the rest {result['seconds'] - analysis:.1f}s; "
               f"stances {result['stances']}; second process idle: {result['rerun_idle']}")
         assert result["sentences"] == bare["sentences"] and result["rerun_idle"]
