@@ -350,10 +350,11 @@ class Analyzer:
 def default_analyzer(embedder: Embedder | None) -> Analyzer:
     """What `pipeline.py process` runs (and bench/eval_stance.py measures as the default).
 
-    With vectors: rules, the semantic layer, and the learned layer over cue features
-    and embeddings (on held-out sentences stance macro-F1 0.81 against 0.71 for cue
-    features alone, equal on the human-coded iLIT passages). Without (`--no-embed`):
-    rules and the learned layer over cue features.
+    With vectors: rules and the semantic layer under the detection decision, and the
+    learned layer over cue features and embeddings (on held-out sentences stance
+    macro-F1 0.78 against 0.73 for cue features alone; on the few non-"yes" iLIT
+    passages it does worse, see README). Without (`--no-embed`): rules and the
+    learned layer over cue features.
     """
     return Analyzer(embedder=embedder, stance_vectors=embedder is not None)
 
