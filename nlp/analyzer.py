@@ -143,35 +143,60 @@ class Analyzer:
 
     def analyse(self, text: str, sections: Iterable[dict] = ()) -> list[AnalysedSentence]:
         segmented = self._segment(text, sections)
-        return self._classify(segmented, self._embed(segmented.texts))
+        (vectors,), _ = self._embed([segmented.texts], [{}], deque())
+        return self._classify(segmented, vectors)
 
     def analyse_many(
         self,
         documents: Iterable[tuple[T, str, Iterable[dict]]],
         reuse: Callable[[list[str]], dict[str, np.ndarray]] | None = None,
+        batch: int = 64,
         lookahead: int = 2,
-    ) -> Iterator[tuple[T, list[AnalysedSentence]]]:
-        """`analyse` for each (tag, text, sections), in order, yielding (tag, sentences).
+    ) -> Iterator[tuple[T, list[AnalysedSentence], int]]:
+        """`analyse` for each (tag, text, sections), in order, yielding (tag, sentences,
+        embedded): how many texts were embedded for that document.
 
-        The embedder runs in a background thread on documents ahead of the one being
-        classified, so the model (which releases the GIL) and spaCy use both cores.
-        `reuse(texts)` returns vectors already known for some texts (from the database):
-        those are not embedded again.
+        Documents go to the embedder in groups holding at least `batch` new texts (a
+        batch for the float model, work for every worker of the ONNX one), in a
+        background thread, while the main thread splits the next group and classifies
+        an earlier one: the model (which releases the GIL) and spaCy use both cores.
+        A text is embedded once: not when `reuse(texts)` returns its vector (stored in
+        the database), nor when it was embedded for one of the last groups.
         """
         if self.semantic is not None:
             _ = self.semantic.classifier  # fit now, not concurrently with the background embedding
-        queue: deque[tuple[T, _Segmented, Future]] = deque()
+        in_flight: deque[tuple[list[tuple[T, _Segmented]], Future]] = deque()
+        recent: deque[dict[str, np.ndarray]] = deque(maxlen=lookahead + 1)  # background thread only
+        group: list[tuple[T, _Segmented, dict[str, np.ndarray]]] = []
+        new_texts: set[str] = set()
         with ThreadPoolExecutor(1, thread_name_prefix="embed") as background:
+
+            def submit() -> None:
+                texts, known = [s.texts for _, s, _ in group], [k for _, _, k in group]
+                in_flight.append(([(tag, s) for tag, s, _ in group], background.submit(self._embed, texts, known, recent)))
+                group.clear()
+                new_texts.clear()
+
             for tag, text, sections in documents:
                 segmented = self._segment(text, sections)
-                known = reuse(segmented.texts) if reuse and self.embedder else {}
-                queue.append((tag, segmented, background.submit(self._embed, segmented.texts, known)))
-                if len(queue) > lookahead:
-                    tag, segmented, vectors = queue.popleft()
-                    yield tag, self._classify(segmented, vectors.result())
-            while queue:
-                tag, segmented, vectors = queue.popleft()
-                yield tag, self._classify(segmented, vectors.result())
+                known = reuse(segmented.texts) if reuse and self.embedder and segmented.texts else {}
+                group.append((tag, segmented, known))
+                new_texts.update(set(segmented.texts) - known.keys())
+                if len(new_texts) >= batch or self.embedder is None:
+                    submit()
+                while len(in_flight) > lookahead:
+                    yield from self._classify_group(*in_flight.popleft())
+            if group:
+                submit()
+            while in_flight:
+                yield from self._classify_group(*in_flight.popleft())
+
+    def _classify_group(
+        self, documents: list[tuple[T, _Segmented]], embedding: Future
+    ) -> Iterator[tuple[T, list[AnalysedSentence], int]]:
+        vectors, embedded = embedding.result()
+        for (tag, segmented), document_vectors, count in zip(documents, vectors, embedded, strict=True):
+            yield tag, self._classify(segmented, document_vectors), count
 
     def _segment(self, text: str, sections: Iterable[dict]) -> _Segmented:
         """Sentences of the text (paragraph by paragraph), with the rule matches in their docs."""
@@ -182,15 +207,28 @@ class Analyzer:
             spans += [(offset, doc, sent) for sent in doc.sents if sent.text.strip()]
         return _Segmented(spans, [sent.text.strip() for _, _, sent in spans], _SectionIndex(sections))
 
-    def _embed(self, texts: list[str], known: dict[str, np.ndarray] | None = None) -> list[np.ndarray | None]:
-        """A vector per text (None without an embedder); each distinct new text embedded once."""
+    def _embed(
+        self, texts: list[list[str]], known: list[dict[str, np.ndarray]], recent: deque[dict[str, np.ndarray]]
+    ) -> tuple[list[list[np.ndarray | None]], list[int]]:
+        """Vectors for each document's texts (None without an embedder), with how many
+        texts were embedded for it: one call for the whole group, each new text once.
+        `recent` holds the vectors of the last calls; this one's joins it."""
         if self.embedder is None:
-            return [None] * len(texts)
-        vectors = dict(known or {})
-        new = sorted(set(texts) - vectors.keys())
+            return [[None] * len(document) for document in texts], [0] * len(texts)
+        vectors: dict[str, np.ndarray] = {}
+        for source in [*recent, *known]:
+            vectors.update(source)
+        new: dict[str, None] = {}  # ordered, for the embed call
+        embedded = []
+        for document in texts:
+            fresh = [text for text in dict.fromkeys(document) if text not in vectors and text not in new]
+            new.update(dict.fromkeys(fresh))
+            embedded.append(len(fresh))
         if new:
-            vectors.update(zip(new, self.embedder.embed(new), strict=True))
-        return [vectors[text] for text in texts]
+            computed = dict(zip(new, self.embedder.embed(list(new)), strict=True))
+            recent.append(computed)
+            vectors.update(computed)
+        return [[vectors[text] for text in document] for document in texts], embedded
 
     def _classify(self, segmented: _Segmented, vectors: list[np.ndarray | None]) -> list[AnalysedSentence]:
         sentences = []

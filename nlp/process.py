@@ -60,14 +60,13 @@ def process(
     with progress(pending, len(pending), "Analysing documents") as documents:
         work = ((document, document["text"], json.loads(document["sections"] or "[]")) for document in documents)
         stored = StoredVectors(db, analyzer.embedder) if analyzer.embedder else None
-        for document, analysed in analyzer.analyse_many(work, reuse=stored):
+        for document, analysed, embedded in analyzer.analyse_many(work, reuse=stored):
             sentences, stances, vectors = analysis_rows(document, analysed, analyzer.embedder)
             with write_transaction(db):
                 replace_analysis(db, document, sentences, stances, analyzer.version)
                 if vectors:
                     db["embeddings"].upsert_all(vectors, pk=("sentence_id", "model"))
-                    reused, embedded = stored.account(analysed)
-                    report.reused_vectors += reused
+                    report.reused_vectors += stored.reused_in(analysed)
                     report.embedded += embedded
             report.documents += 1
             report.sentences += len(sentences)
@@ -214,7 +213,7 @@ class StoredVectors:
     (the same sentence in another document, or an unchanged one re-analysed).
 
     Lookups and results come in the same document order, so a queue says which of
-    each document's vectors were reused; the analyzer embeds each other text once.
+    each document's vectors were reused.
     """
 
     def __init__(self, db: sqlite_utils.Database, embedder: Embedder) -> None:
@@ -229,11 +228,10 @@ class StoredVectors:
         self.supplied.append(set(vectors))
         return vectors
 
-    def account(self, analysed: list[AnalysedSentence]) -> tuple[int, int]:
-        """(vectors reused, texts embedded) for the next document in order."""
+    def reused_in(self, analysed: list[AnalysedSentence]) -> int:
+        """How many sentences of the next document in order took a stored vector."""
         supplied = self.supplied.popleft()
-        reused = sum(sentence.text in supplied for sentence in analysed)
-        return reused, len({sentence.text for sentence in analysed} - supplied)
+        return sum(sentence.text in supplied for sentence in analysed)
 
 
 def _known_vectors(db: sqlite_utils.Database, model: str, hashes: set[str]) -> dict[str, bytes]:

@@ -165,32 +165,36 @@ def test_section_heading_is_evidence_for_positions_only(learned):
     assert "law.due-diligence-binding" not in {f.norm_id for f in without_sections[0].stances}
 
 
-def test_analyse_many_gives_what_analyse_gives_and_reuses_known_vectors(fake_embedder):
+@pytest.mark.parametrize("batch", [1, 3, 64])
+def test_analyse_many_gives_what_analyse_gives_embedding_each_text_once(fake_embedder, batch):
     analyzer = Analyzer(embedder=fake_embedder, stance_vectors=True)
     documents = [
         ("a", "States must not knowingly allow their territory to be used for attacks.\n\nThe session ended.", []),
         ("b", "There is no need for a new treaty. The session ended.", []),
         ("c", "", []),
-        ("d", "Sovereignty is a rule of international law.", []),
+        ("d", "Sovereignty is a rule of international law. There is no need for a new treaty.", []),
+        ("e", "The session ended. The session ended.", []),
     ]
     alone = {tag: analyzer.analyse(text, sections) for tag, text, sections in documents}
-    fake_embedder.calls.clear()
-    known = {"The session ended.": fake_embedder.embed(["The session ended."])[0]}
+    stored = {"The session ended.": fake_embedder.embed(["The session ended."])[0]}
     fake_embedder.calls.clear()
     asked = []
 
     def reuse(texts):
         asked.append(texts)
-        return {text: known[text] for text in texts if text in known}
+        return {text: stored[text] for text in texts if text in stored}
 
-    together = list(analyzer.analyse_many(documents, reuse=reuse, lookahead=1))
-    assert [tag for tag, _ in together] == ["a", "b", "c", "d"]
-    for tag, sentences in together:
+    together = list(analyzer.analyse_many(documents, reuse=reuse, batch=batch, lookahead=1))
+    assert [tag for tag, _, _ in together] == ["a", "b", "c", "d", "e"]
+    for tag, sentences, _ in together:
         assert [(s.text, s.stances) for s in sentences] == [(s.text, s.stances) for s in alone[tag]]
         assert all((s.vector == a.vector).all() for s, a in zip(sentences, alone[tag], strict=True))
-    assert "The session ended." not in fake_embedder.calls  # known: never embedded again
-    assert len(fake_embedder.calls) == len(set(fake_embedder.calls)) == 3
-    assert len(asked) == 4
+    # Stored texts are never embedded again, nor a text already embedded for an earlier document.
+    assert sorted(fake_embedder.calls) == sorted([
+        "States must not knowingly allow their territory to be used for attacks.",
+        "There is no need for a new treaty.", "Sovereignty is a rule of international law."])
+    assert [embedded for _, _, embedded in together] == [1, 1, 0, 1, 0]
+    assert len(asked) == 4  # not for the empty document
 
 
 def test_stance_model_row_is_its_training_matrix_row(fake_embedder):

@@ -102,16 +102,22 @@ def test_analyzer_with_an_embedder_stores_its_vectors_once(db, fake_embedder):
     calls_after_training = len(fake_embedder.calls)
     report = process(db, analyzer, fake_embedder)
     assert db["embeddings"].count == db["sentences"].count == report.sentences
-    # Analysis embedded each new text of a document once, reused the stored ones, and
-    # left the embedding step nothing to do.
-    assert len(fake_embedder.calls) - calls_after_training == report.embedded
-    assert 0 < report.reused_vectors and report.embedded < report.sentences
+    # Analysis embedded each text once (the repeated notice too) and left the embedding
+    # step nothing to do.
+    distinct = db.execute("select count(distinct text_sha256) from sentences").fetchone()[0]
+    assert len(fake_embedder.calls) - calls_after_training == report.embedded == distinct < report.sentences
     methods = {row["method"] for row in db.query("select distinct method from stances")}
     base = {"rules-v1", "rules-v1+section", "rules+lr+emb-v1"}
     assert methods <= base | {m + "+semantic" for m in base} and "rules+lr+emb-v1" in methods
     before = db.conn.total_changes
     assert process(db, analyzer, fake_embedder).documents == 0
     assert db.conn.total_changes == before
+    # Other rules re-analyse every document, with the stored vectors.
+    other = Analyzer(embedder=fake_embedder, stance_vectors=True, semantic=False)
+    calls = len(fake_embedder.calls)  # after training, which embeds the labelled sentences
+    again = process(db, other, fake_embedder)
+    assert again.documents == report.documents and again.reused_vectors == again.sentences
+    assert again.embedded == 0 and len(fake_embedder.calls) == calls
 
 
 def test_default_analyzer_uses_vectors_only_when_it_has_them(fake_embedder):
