@@ -158,8 +158,9 @@ class Analyzer:
 
         Documents go to the embedder in groups holding at least `batch` new texts (the
         float model sorts a call's texts by length, so a large call pads little: 512
-        against 64 took bench/nlp.py's float ratio from 0.52 to 0.97), in a background thread, while the main thread splits the next group and classifies
-        an earlier one: the model (which releases the GIL) and spaCy use both cores.
+        against 64 took bench/nlp.py's float ratio from 0.52 to 0.97), in a background
+        thread, while the main thread splits the next group and classifies an earlier
+        one: the model (which releases the GIL) and spaCy use both cores.
         A text is embedded once: not when `reuse(texts)` returns its vector (stored in
         the database), nor when it was embedded for one of the last groups.
         """
@@ -173,7 +174,8 @@ class Analyzer:
 
             def submit() -> None:
                 texts, known = [s.texts for _, s, _ in group], [k for _, _, k in group]
-                in_flight.append(([(tag, s) for tag, s, _ in group], background.submit(self._embed, texts, known, recent)))
+                embedding = background.submit(self._embed, texts, known, recent)
+                in_flight.append(([(tag, s) for tag, s, _ in group], embedding))
                 group.clear()
                 new_texts.clear()
 
