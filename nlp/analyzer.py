@@ -296,7 +296,7 @@ class Analyzer:
             cues = self._sentence_cues(doc, sent)
             rule = stance_rules.classify(sent, topic, cues)
             stance, confidence, method = rule.stance, rule.confidence, rule.method
-            if self.model is not None and not rule.proposition_cue:
+            if self.model is not None and not rule.decisive:
                 features = stance_rules.cue_features(sent, topic, cues, rule)
                 stance, confidence = self.model.predict(features, vector if self.stance_vectors else None)
                 method = self.model.method
@@ -340,7 +340,7 @@ class Analyzer:
             # A cue written for this very proposition ("a voluntary norm" against binding
             # due diligence) is the most precise evidence there is; elsewhere the learned
             # layer weighs the generic cues better than fixed rules do.
-            if self.model is not None and not rule.proposition_cue:
+            if self.model is not None and not rule.decisive:
                 stance, confidence = self.model.predict(features, vector if self.stance_vectors else None)
                 method = self.model.method
                 if norm.id_.endswith("/bare"):  # as the rules do: a bare keyword is weaker evidence

@@ -1,13 +1,16 @@
 """Stance of a sentence on one norm, from cues with a scope (the ConText design).
 
 A cue governs the clause it stands in: clauses end at contrast markers
-("but", "however"), semicolons and ", and". Cues scoped to a proposition
+("but", "however"; not the "but also" of "not only ... but also"), semicolons
+and ", and". A pseudo-cue ("not only", "no doubt") owns the cues that start
+inside it: "only to" in "not only to" is no condition. Cues scoped to a proposition
 (e.g. "a voluntary norm" against binding due diligence) outrank generic ones.
 Polarity comes from support/oppose cues, flipped by each negation that is not
 part of a larger cue ("no need", "whether or not"); hedges in the clause, or a
 condition anywhere in the sentence, turn support into "qualified"; a reported
 view of others, or an explicitly open question, is a mention, unless the speaker
-then endorses or rejects it ("..., a view we share"; "...; we disagree"). For norms that
+then endorses or rejects it ("..., a view we share"; "...; we disagree"): that verdict,
+like a proposition cue, is kept by the learned layer. For norms that
 are restraints (scoped in cues.jsonl), condemning the restrained conduct
 ("unacceptable", "must never") supports the norm. A negated question is
 rhetorical: "has it not failed a legal duty?" asserts the duty.
@@ -37,6 +40,7 @@ _CLAUSE_BREAKS = {"but", "however", "nevertheless", "nonetheless", "although", "
 _POLAR = {"SUPPORT", "OPPOSE", "CONDEMN"}
 _VERDICT = {"ENDORSE": 1, "DISSENT": -1}  # the speaker's verdict on a view it reports
 _COORDINATORS = {"and", "while"}  # break a clause only after a comma: ", and a third State may not"
+_ADDITIVE = {"only", "merely", "just", "simply"}  # "not only A but also B" asserts both
 
 
 @dataclass(frozen=True)
@@ -45,14 +49,16 @@ class Stance:
     confidence: float
     cue: str | None
     method: str = METHOD
-    proposition_cue: bool = False  # decided by a cue scoped to this proposition
+    # Decided by a cue scoped to this proposition, or by the speaker's verdict on a view it
+    # reports: composed evidence that the learned layer, which sees cues one by one, keeps.
+    decisive: bool = False
 
 
 def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> Stance:
     """The stance `sentence` takes on the norm found at `norm`."""
     weight = BARE_PATTERN_FACTOR if norm.id_.endswith("/bare") else 1.0
     start, end = _clause(sentence, norm)
-    applicable = [(span, rule) for span, rule in cues if not rule.norms or norm.label_ in rule.norms]
+    applicable = _applicable(cues, norm)
     in_clause = [(span, rule) for span, rule in applicable if start <= span.start < end]
     scoped = [(span, rule) for span, rule in applicable if rule.norms]
 
@@ -67,7 +73,7 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
     qualified = [(span, rule) for span, rule in scoped if rule.label == "QUALIFIED"]
     if qualified:
         span, _ = qualified[0]
-        return Stance("qualified", CONFIDENCE["proposition_cue"] * weight, span.text, proposition_cue=True)
+        return Stance("qualified", CONFIDENCE["proposition_cue"] * weight, span.text, decisive=True)
     polar = [(span, rule) for span, rule in scoped if rule.label in ("SUPPORT", "OPPOSE")]
     if polar:
         # A proposition cue is the stronger evidence, but a negation in its clause
@@ -100,7 +106,7 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
     if polarity > 0 and (hedged or conditional):
         return Stance("qualified", CONFIDENCE["qualified"] * weight, cue_text)
     return Stance("support" if polarity > 0 else "oppose", CONFIDENCE[kind] * weight, cue_text,
-                  proposition_cue=kind == "proposition_cue")
+                  decisive=kind == "proposition_cue")
 
 
 def _verdict_on_reported(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> Stance | None:
@@ -121,17 +127,18 @@ def _verdict_on_reported(sentence: Span, norm: Span, cues: list[tuple[Span, CueR
     ]
     reported = classify(sentence, norm, content)
     if reported.stance == "qualified":
-        return Stance("qualified", CONFIDENCE["reported"], reported.cue) if sign > 0 else None
+        return Stance("qualified", CONFIDENCE["reported"], reported.cue, decisive=True) if sign > 0 else None
     polarity = sign * (-1 if reported.stance == "oppose" else 1)  # a view with no polar cue asserts the norm
     weight = BARE_PATTERN_FACTOR if norm.id_.endswith("/bare") else 1.0
     cue = "; ".join(span.text for span, _ in verdicts)
-    return Stance("support" if polarity > 0 else "oppose", CONFIDENCE["negated_assertion"] * weight, cue)
+    stance = "support" if polarity > 0 else "oppose"
+    return Stance(stance, CONFIDENCE["negated_assertion"] * weight, cue, decisive=True)
 
 
 def cue_features(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]], rule: Stance) -> dict[str, float]:
     """What the cues around a norm mention look like, for the learned layer (nlp.stance_model)."""
     start, end = _clause(sentence, norm)
-    applicable = [(span, r) for span, r in cues if not r.norms or norm.label_ in r.norms]
+    applicable = _applicable(cues, norm)
     features: dict[str, float] = {f"rule={rule.stance}": 1.0, "bare": float(norm.id_.endswith("/bare"))}
     negations = 0
     for span, r in applicable:
@@ -154,6 +161,17 @@ def cue_features(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]], r
     return features
 
 
+def _applicable(cues: list[tuple[Span, CueRule]], norm: Span) -> list[tuple[Span, CueRule]]:
+    """The cues that bear on this norm: unscoped ones and those scoped to it, less those
+    that start inside a pseudo-cue and so belong to it ("only to" in "not only to")."""
+    applicable = [(span, rule) for span, rule in cues if not rule.norms or norm.label_ in rule.norms]
+    pseudo = [span for span, rule in applicable if rule.label == "PSEUDO"]
+    return [
+        (span, rule) for span, rule in applicable
+        if rule.label in ("PSEUDO", "NEGATION") or not any(p.start < span.start < p.end for p in pseudo)
+    ]
+
+
 def _is_question(sentence: Span) -> bool:
     return sentence.text.rstrip().endswith("?")
 
@@ -161,7 +179,14 @@ def _is_question(sentence: Span) -> bool:
 def _clause(sentence: Span, norm: Span) -> tuple[int, int]:
     """Token bounds (doc indices) of the clause holding the norm mention."""
     start, end = sentence.start, sentence.end
+    additive = False  # inside "not only ...", whose "but (also)" adds rather than contrasts
     for token in sentence:
+        if token.lower_ in _ADDITIVE and token.i > sentence.start and token.nbor(-1).lower_ == "not":
+            additive = True
+            continue
+        if additive and token.lower_ == "but":
+            additive = False
+            continue
         breaks = token.lower_ in _CLAUSE_BREAKS or (
             token.lower_ in _COORDINATORS and token.i > sentence.start and token.nbor(-1).text == ","
         )

@@ -93,7 +93,7 @@ def cross_validate(pairs: list[Pair], row_count: int, vectors: np.ndarray | None
         for pair in pairs:
             if pair.row not in held_rows:
                 continue
-            if pair.rule.proposition_cue:
+            if pair.rule.decisive:
                 stance = pair.rule.stance
             else:
                 stance, _ = model.predict(pair.features, vectors[pair.row] if vectors is not None else None)

@@ -68,3 +68,37 @@ def test_procedural_passive_marks_meeting_talk(analyzer):
     text = "The question of data as an object was discussed at the expert meeting."
     assert "procedural/was-discussed" in cue_ids(analyzer, text)
     assert stances(analyzer, text).get("law.data-as-object") == "mention"
+
+
+@pytest.mark.parametrize(
+    ("text", "norm", "stance"),
+    [
+        # "not only A but also B" asserts both: its "but" does not end the clause
+        ("Due diligence is not only good practice but also a legal obligation binding on every State.",
+         "law.due-diligence-binding", "support"),
+        # "only to" inside "not only to" is no condition
+        ("The Charter applies not only to wars fought with missiles but also to hostile acts through networks.",
+         "law.applies", "support"),
+        # a missing basis in practice opposes the rule it would found
+        ("There is insufficient State practice to establish a binding due diligence obligation.",
+         "law.due-diligence-binding", "oppose"),
+    ],
+)
+def test_additive_frames_and_missing_basis(analyzer, text, norm, stance):
+    assert stances(analyzer, text).get(norm) == stance
+
+
+def test_a_real_condition_still_qualifies(analyzer):
+    text = "The Charter applies only to hostile acts that cause physical damage."
+    assert stances(analyzer, text).get("law.applies") == "qualified"
+
+
+def test_the_learned_layer_keeps_a_verdict_on_a_reported_view():
+    """The verdict composes two polarities (the view's and the speaker's); the learned
+    layer sees only cue presence, so it must not overrule the composed stance."""
+    learned = Analyzer()
+    text = "Some argue that sovereignty is only a principle; we disagree, and treat its breach as wrongful."
+    (sentence,) = learned.analyse(text)
+    found = {s.norm_id: s for s in sentence.stances}
+    assert found["law.sovereignty-rule"].stance == "support"
+    assert found["law.sovereignty-rule"].method.startswith("rules")
