@@ -82,15 +82,20 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
         polarity = 1 if rule.label == "SUPPORT" else -1
         cue_start, cue_end = _clause(sentence, span)
         kind, cue_text = "proposition_cue", span.text
+        reach = max(span.end, norm.end)
     else:
         polarity = -1 if "OPPOSE" in labels else 1 if labels & {"SUPPORT", "CONDEMN"} else 0
         cue_start, cue_end = start, end
         kind = "polar_cue" if polarity else "negated_assertion"
+        polar_ends = [span.end for span, rule in in_clause if rule.label in _POLAR]
+        reach = max([*polar_ends, norm.end]) if polar_ends else end
+    # A negation flips what follows it: one after the last polar cue and the norm
+    # negates something else ("... applies online, where no State rules alone").
     negations = [
         negation
         for negation, rule in applicable
         if rule.label == "NEGATION"
-        and cue_start <= negation.start < cue_end
+        and cue_start <= negation.start < min(cue_end, reach)
         and not _inside_other_cue(negation, applicable, norm)
     ]
     if len(negations) % 2 and _is_question(sentence):

@@ -102,3 +102,9 @@ def test_the_learned_layer_keeps_a_verdict_on_a_reported_view():
     found = {s.norm_id: s for s in sentence.stances}
     assert found["law.sovereignty-rule"].stance == "support"
     assert found["law.sovereignty-rule"].method.startswith("rules")
+
+
+def test_a_negation_after_the_cue_and_the_norm_does_not_flip_them(analyzer):
+    text = "International law applies to cyber operations in a domain where no single State sets the rules."
+    assert stances(analyzer, text).get("law.applies") == "support"
+    assert stances(analyzer, "International law does not apply to cyber operations.").get("law.applies") == "oppose"
