@@ -39,7 +39,7 @@ from nlp.rules import (
     ruler_patterns,
 )
 
-NLP_VERSION = "0.2"
+NLP_VERSION = "0.3"
 SECTION_HINT_FACTOR = 0.7  # a heading is weaker evidence of the topic than the sentence's own words
 SEMANTIC_FACTOR = 0.7  # so is a resemblance to the norm's prototypes (nlp.semantic)
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -80,10 +80,12 @@ class Analyzer:
     """Turns statement text into analysed sentences. Build once; reuse for many documents.
 
     With `learned=True` (the default) stances the rules decide with a cue written
-    for the proposition itself stay as they are; the others come from the learned
-    layer (nlp.stance_model), trained on the labelled sentences over the rules' cue
-    features and, with `stance_vectors=True`, the sentence embeddings.
-    `learned=False`: the rules alone.
+    for the proposition itself, or with the speaker's verdict on a view it reports,
+    stay as they are; the others come from the learned layer (nlp.stance_model),
+    trained on the labelled sentences over the rules' cue features and, with
+    `stance_vectors=True`, the sentence embeddings: one model for the norms the
+    rules find, one for those found by resemblance (trained as that path sees a
+    sentence, with no mention to scope the cues by). `learned=False`: the rules alone.
 
     With an `embedder` the analyzer embeds every sentence once, returns the vector
     with it, and (unless `semantic=False`) uses the semantic layer (nlp.semantic):
@@ -113,7 +115,10 @@ class Analyzer:
         self.phrase_ids = phrase_pattern_ids(norm_patterns)
         self.stance_vectors = bool(embedder and stance_vectors)
         self._headings: dict[str, set[str]] = {}
-        self.model: StanceModel | None = self._train() if learned and TRAIN.exists() else None
+        self.model: StanceModel | None = None
+        self.topic_model: StanceModel | None = None  # for norms found by resemblance
+        if learned and TRAIN.exists():
+            self.model, self.topic_model = self._train()
         version = f"{NLP_VERSION}+{rules_fingerprint(NORM_PATTERNS, CUE_PATTERNS)}"
         if self.model:
             version += f"+lr{training_fingerprint(TRAIN)}"
@@ -125,21 +130,32 @@ class Analyzer:
             version += f"+{self.embedder.model_name}"
         self.version = version
 
-    def _train(self) -> StanceModel | None:
-        """Fit on every gold (sentence, norm) pair of the training file that the rules detect."""
+    def _train(self) -> tuple[StanceModel | None, StanceModel | None]:
+        """The learned layer for the norms the rules find, fitted on every gold
+        (sentence, norm) pair of the training file that they detect, and (with the
+        semantic layer) the one for norms found by resemblance, fitted on every gold
+        pair seen as that path sees it: a zero-width topic at the sentence start."""
         rows = labelled_rows(TRAIN)
         vectors = self.embedder.embed([row["text"] for row in rows]) if self.stance_vectors else None
-        features, row_vectors, labels = [], [], []
+        mentioned: list[tuple[dict[str, float], int, str]] = []
+        topical: list[tuple[dict[str, float], int, str]] = []
         for index, row in enumerate(rows):
             found = self._features_by_norm(row["text"])
+            if self.semantic is not None:
+                doc, sent = self._first_sentence(row["text"])
             for norm, stance in row["labels"].items():
                 if norm in found:
-                    features.append(found[norm])
-                    labels.append(stance)
-                    row_vectors.append(index)
-        if len(set(labels)) < 2:
+                    mentioned.append((found[norm], index, stance))
+                if self.semantic is not None:
+                    topical.append((self._topic_stance(doc, sent, norm)[1], index, stance))
+        return self._fit(mentioned, vectors), self._fit(topical, vectors)
+
+    @staticmethod
+    def _fit(pairs: list[tuple[dict[str, float], int, str]], vectors: np.ndarray | None) -> StanceModel | None:
+        if len({stance for _, _, stance in pairs}) < 2:
             return None
-        return StanceModel(features, vectors[row_vectors] if vectors is not None else None, labels)
+        features, rows, labels = zip(*pairs, strict=True)
+        return StanceModel(list(features), vectors[list(rows)] if vectors is not None else None, list(labels))
 
     def analyse(self, text: str, sections: Iterable[dict] = ()) -> list[AnalysedSentence]:
         segmented = self._segment(text, sections)
@@ -292,20 +308,30 @@ class Analyzer:
         for norm_id, probability in resembling:
             if norm_id in found:
                 continue
-            topic = Span(doc, sent.start, sent.start, label=norm_id, span_id=f"semantic:{norm_id}")
-            cues = self._sentence_cues(doc, sent)
-            rule = stance_rules.classify(sent, topic, cues)
+            rule, features = self._topic_stance(doc, sent, norm_id)
             stance, confidence, method = rule.stance, rule.confidence, rule.method
-            if self.model is not None and not rule.decisive:
-                features = stance_rules.cue_features(sent, topic, cues, rule)
-                stance, confidence = self.model.predict(features, vector if self.stance_vectors else None)
-                method = self.model.method
+            if self.topic_model is not None and not rule.decisive:
+                stance, confidence = self.topic_model.predict(features, vector if self.stance_vectors else None)
+                method = self.topic_model.method
             stances.append(NormStance(
                 norm_id=norm_id, stance=stance,
                 confidence=round(confidence * probability ** 0.5 * SEMANTIC_FACTOR, 3),
-                method=method + SEMANTIC_SUFFIX, cue=rule.cue, pattern_id=topic.id_,
+                method=method + SEMANTIC_SUFFIX, cue=rule.cue, pattern_id=f"semantic:{norm_id}",
             ))
         return stances
+
+    def _topic_stance(self, doc, sent, norm_id: str) -> tuple[stance_rules.Stance, dict[str, float]]:
+        """Rule stance and cue features for a norm the sentence addresses without naming
+        it: a zero-width topic at the sentence start."""
+        topic = Span(doc, sent.start, sent.start, label=norm_id, span_id=f"semantic:{norm_id}")
+        cues = self._sentence_cues(doc, sent)
+        rule = stance_rules.classify(sent, topic, cues)
+        return rule, stance_rules.cue_features(sent, topic, cues, rule)
+
+    def _first_sentence(self, text: str):
+        """(doc, sentence) of the first sentence of a labelled line."""
+        _, doc, sent = self._segment(text, ()).spans[0]
+        return doc, sent
 
     def _rule_hits(self, doc, sent) -> dict[str, RuleHit]:
         return rule_hits((span for span in doc.spans["norms"] if sent.start <= span.start < sent.end),

@@ -3,16 +3,18 @@
     python -m nlp.stance_tune [--errors] [--no-embed] [--first N] [--embedder KIND]
 
 5 folds by line number (modulo 5, as nlp.semantic_tune). In each fold the learned
-layer (nlp.stance_model) is fitted as the analyzer fits it, on the other folds' gold
-(sentence, norm) pairs that the rules detect, over the cue features and (unless
---no-embed) the sentence embedding; then it classifies the held-back sentences.
+layer (nlp.stance_model) is fitted as the analyzer fits it, over the cue features and
+(unless --no-embed) the sentence embedding: one model on the other folds' gold
+(sentence, norm) pairs that the rules detect, one (the semantic path's) on all their
+gold pairs; then they classify the held-back sentences.
 
 Scored: every gold (sentence, norm) pair, detected or not, so that the figure does
 not move with detection. A norm the rules find is classified at its mention, as
 Analyzer._stances does; one they miss is classified with a zero-width topic at the
 sentence start, as the semantic layer does it (the path a norm found by resemblance
-takes). As in the analyzer, a stance decided by a cue written for the proposition
-itself is kept. The rules-only figure is the rules' stance on the same pairs.
+takes). As in the analyzer, a decisive rule stance (a cue written for the proposition
+itself, a verdict on a reported view) is kept. The rules-only figure is the rules'
+stance on the same pairs.
 
 `--first N` scores only the pairs of the first N lines (e.g. the sentences an older,
 shorter file had), while every fold is still fitted on all the other folds' lines.
@@ -48,6 +50,8 @@ class Pair:
     features: dict[str, float]
     rule: stance_rules.Stance
     detected: bool  # the rules found the norm in the sentence
+    topic_features: dict[str, float]  # as the semantic path sees the pair (a topic at the sentence start)
+    topic_rule: stance_rules.Stance
 
 
 @dataclass(frozen=True)
@@ -65,38 +69,42 @@ def gold_pairs(analyzer: Analyzer, rows: list[dict]) -> list[Pair]:
         for _, doc, sent in spans:
             for norm, rule, features in analyzer._mentions(doc, sent):
                 found.setdefault(norm.label_, (rule, features))  # the first mention, as training does
+        _, doc, sent = spans[0]
         for norm_id, gold in row["labels"].items():
-            if norm_id in found:
-                rule, features = found[norm_id]
-            else:
-                _, doc, sent = spans[0]
-                topic = Span(doc, sent.start, sent.start, label=norm_id, span_id=f"semantic:{norm_id}")
-                cues = analyzer._sentence_cues(doc, sent)
-                rule = stance_rules.classify(sent, topic, cues)
-                features = stance_rules.cue_features(sent, topic, cues, rule)
-            pairs.append(Pair(index, row["id"], norm_id, gold, features, rule, norm_id in found))
+            topic_rule, topic_features = analyzer._topic_stance(doc, sent, norm_id)
+            rule, features = found.get(norm_id, (topic_rule, topic_features))
+            pairs.append(Pair(index, row["id"], norm_id, gold, features, rule, norm_id in found,
+                              topic_features, topic_rule))
     return pairs
 
 
 def cross_validate(pairs: list[Pair], row_count: int, vectors: np.ndarray | None) -> list[Prediction]:
-    """Out-of-fold stance of every pair (file order), from a model fitted on the other folds."""
+    """Out-of-fold stance of every pair (file order), from models fitted on the other folds,
+    as the analyzer fits them: one on the detected pairs for the norms the rules find, one
+    on every pair seen as the semantic path sees it for the norms they miss."""
     predictions: dict[int, Prediction] = {}
     position = {id(pair): number for number, pair in enumerate(pairs)}
-    for fitted, held in folds(row_count):
-        fitted_rows, held_rows = set(fitted), set(held)
-        train = [pair for pair in pairs if pair.row in fitted_rows and pair.detected]
-        model = StanceModel(
-            [pair.features for pair in train],
+
+    def fit(train: list[Pair], topic: bool) -> StanceModel:
+        return StanceModel(
+            [pair.topic_features if topic else pair.features for pair in train],
             vectors[[pair.row for pair in train]] if vectors is not None else None,
             [pair.gold for pair in train],
         )
+
+    for fitted, held in folds(row_count):
+        fitted_rows, held_rows = set(fitted), set(held)
+        train = [pair for pair in pairs if pair.row in fitted_rows]
+        model, topic_model = fit([pair for pair in train if pair.detected], False), fit(train, True)
         for pair in pairs:
             if pair.row not in held_rows:
                 continue
             if pair.rule.decisive:
                 stance = pair.rule.stance
             else:
-                stance, _ = model.predict(pair.features, vectors[pair.row] if vectors is not None else None)
+                used = model if pair.detected else topic_model
+                vector = vectors[pair.row] if vectors is not None else None
+                stance, _ = used.predict(pair.features, vector)
             predictions[position[id(pair)]] = Prediction(pair, stance)
     return [predictions[number] for number in range(len(pairs))]
 

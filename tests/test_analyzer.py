@@ -202,3 +202,26 @@ def test_stance_model_row_is_its_training_matrix_row(fake_embedder):
     features = {"rule=support": 1.0, "sentence=REPORTED": 1.0, "never seen in training": 1.0}
     vector = fake_embedder.embed(["some sentence"])[0]
     assert np.allclose(model._row(features, vector), model._matrix([features], vector[None, :])[0])
+
+
+class _Fixed:
+    """A stand-in stance model that always answers the same."""
+
+    method = "fixed"
+
+    def __init__(self, stance: str) -> None:
+        self.stance = stance
+
+    def predict(self, features, vector=None):
+        return self.stance, 0.9
+
+
+def test_norms_found_by_resemblance_take_the_topic_models_stance(fake_embedder):
+    analyzer = Analyzer(embedder=fake_embedder, stance_vectors=True, decide=False)
+    assert analyzer.model is not None and analyzer.topic_model is not None
+    analyzer.model, analyzer.topic_model = _Fixed("oppose"), _Fixed("qualified")
+    doc = analyzer.nlp("We are working on it with our partners.")
+    sent = next(doc.sents)
+    vector = fake_embedder.embed([sent.text])[0]
+    (found,) = analyzer._semantic_stances(doc, sent, vector, [("law.applies", 0.8)], set())
+    assert (found.norm_id, found.stance, found.method) == ("law.applies", "qualified", "fixed+semantic")
