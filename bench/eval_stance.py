@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,32 +116,49 @@ JOIN documents d ON d.id = r.document_id WHERE r.rank = 1
 """
 
 
-def evaluate_ilit(folder: Path, analyzer: Analyzer) -> tuple[Scores, Scores]:
-    """Scores of `document_stances` and of the proposed confidence-weighted vote."""
-    passages = coded_passages(folder)
+@contextmanager
+def analysed_statements(
+    statements: list[dict], analyzer: Analyzer, strict: bool = False
+) -> Iterator[sqlite3.Connection]:
+    """A connection to a temporary database holding `statements` (ingest manifest lines:
+    text, state, date, title, provenance), ingested through the normal `pipeline.py
+    ingest` command (`strict`: fail when a line is skipped) and analysed by
+    nlp.process.process with `analyzer` (no embeddings stored). The database is deleted
+    when the block ends."""
     with tempfile.TemporaryDirectory() as tmp:
-        manifest, db_path = Path(tmp) / "ilit.jsonl", Path(tmp) / "ilit.db"
+        manifest, db_path = Path(tmp) / "statements.jsonl", Path(tmp) / "statements.db"
         with manifest.open("w", encoding="utf-8") as handle:
-            for number, passage in enumerate(passages):
-                handle.write(json.dumps({"text": passage.text, "state": passage.entity, "date": "2000-01-01",
-                                         "title": f"iLIT passage {number} ({passage.norm_id})",
-                                         "provenance": "human-coded passage"}) + "\n")
-        subprocess.run([sys.executable, "pipeline.py", "--db", str(db_path), "ingest", str(manifest)],
-                       cwd=REPO, check=True, capture_output=True)
+            for statement in statements:
+                handle.write(json.dumps(statement) + "\n")
+        command = [sys.executable, "pipeline.py", "--db", str(db_path), "ingest", str(manifest)]
+        subprocess.run(command + (["--strict"] if strict else []), cwd=REPO, check=True, capture_output=True)
         db = open_db(db_path)
         try:
             process(db, analyzer, None)
         finally:
             db.close()
-        with sqlite3.connect(db_path) as conn:
-            found = {
-                (title, norm): (stance, confidence)
-                for title, norm, stance, confidence in conn.execute(
-                    "select d.title, ds.norm_id, ds.stance, ds.confidence from document_stances ds "
-                    "join documents d on d.id = ds.document_id")
-            }
-            voted = {(title, norm): (stance, confidence)
-                     for title, norm, stance, confidence in conn.execute(VOTE_SQL)}
+        conn = sqlite3.connect(db_path)
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+
+def evaluate_ilit(folder: Path, analyzer: Analyzer) -> tuple[Scores, Scores]:
+    """Scores of `document_stances` and of the proposed confidence-weighted vote."""
+    passages = coded_passages(folder)
+    statements = [{"text": passage.text, "state": passage.entity, "date": "2000-01-01",
+                   "title": f"iLIT passage {number} ({passage.norm_id})", "provenance": "human-coded passage"}
+                  for number, passage in enumerate(passages)]
+    with analysed_statements(statements, analyzer) as conn:
+        found = {
+            (title, norm): (stance, confidence)
+            for title, norm, stance, confidence in conn.execute(
+                "select d.title, ds.norm_id, ds.stance, ds.confidence from document_stances ds "
+                "join documents d on d.id = ds.document_id")
+        }
+        voted = {(title, norm): (stance, confidence)
+                 for title, norm, stance, confidence in conn.execute(VOTE_SQL)}
     return _coded_scores(passages, found), _coded_scores(passages, {**found, **voted})
 
 

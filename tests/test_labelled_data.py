@@ -183,3 +183,73 @@ def test_readme_counts_are_generated_from_the_current_files():
     assert README.read_text(encoding="utf-8")[block.end(1):block.start(2)] == counts_markdown(), (
         "run `python -m nlp.labelled_counts`"
     )
+
+
+# --- passages.jsonl: document-level labels for measuring aggregation (bench/eval_aggregation.py) ---
+
+PASSAGES = LABELLED / "passages.jsonl"
+PASSAGE_ROWS = _load(PASSAGES)
+PASSAGE_TAGS = {
+    "plain", "hedged-support", "hedge-not-retraction", "reservations", "leaning", "mixed",
+    "reported-then-own", "mention-then-position", "support-then-retract", "paraphrase",
+    "oppose-with-openness", "procedural", "long", "multi-norm", "mention-only",
+}
+SENTENCE_END = re.compile(r"(?<=[.?!])\s+(?=[A-Z])")
+
+
+def _sentences(text: str) -> list[str]:
+    return SENTENCE_END.split(text)
+
+
+def test_passages_are_well_formed():
+    assert len(PASSAGE_ROWS) >= 60
+    for row in PASSAGE_ROWS:
+        assert set(row) == {"id", "text", "speaker", "labels", "tags"}, row
+        assert re.fullmatch(r"p\d{3}", row["id"]), row["id"]
+        assert isinstance(row["text"], str) and row["text"].strip() == row["text"]
+        assert 2 <= len(_sentences(row["text"])) <= 7, row["id"]
+        assert row["speaker"] is None or re.fullmatch(r"[A-Z]{3}", row["speaker"]), row["speaker"]
+        assert isinstance(row["labels"], dict) and row["labels"], row["id"]
+        assert isinstance(row["tags"], list) and len(set(row["tags"])) == len(row["tags"])
+
+
+def test_passage_ids_and_texts_unique():
+    ids = [row["id"] for row in PASSAGE_ROWS]
+    assert len(ids) == len(set(ids))
+    assert not set(ids) & {row["id"] for row in ALL_ROWS}
+    texts = [_normalise(row["text"]) for row in PASSAGE_ROWS]
+    assert len(texts) == len(set(texts))
+
+
+def test_passage_labels_use_known_norms_and_stances():
+    for row in PASSAGE_ROWS:
+        for norm, stance in row["labels"].items():
+            assert norm in NORMS, (row["id"], norm)
+            assert stance in STANCES, (row["id"], stance)
+
+
+def test_passage_tags_are_known_and_consistent():
+    for row in PASSAGE_ROWS:
+        tags, labels = set(row["tags"]), row["labels"]
+        assert tags <= PASSAGE_TAGS, (row["id"], tags - PASSAGE_TAGS)
+        assert ("multi-norm" in tags) == (len(labels) >= 2), row["id"]
+        assert ("mention-only" in tags) == all(stance == "mention" for stance in labels.values()), row["id"]
+
+
+def test_passages_cover_every_stance():
+    stances = Counter(stance for row in PASSAGE_ROWS for stance in row["labels"].values())
+    assert set(stances) == STANCES, stances
+
+
+def test_no_passage_sentence_near_duplicates_a_labelled_sentence():
+    """A passage, or any sentence of one, copied or varied from train or held-out would leak."""
+    labelled = [(row["id"], _tokens(row["text"])) for row in ALL_ROWS]
+    offenders = []
+    for row in PASSAGE_ROWS:
+        for piece in [row["text"], *_sentences(row["text"])]:
+            tokens = _tokens(piece)
+            for other_id, other in labelled:
+                similarity = len(tokens & other) / len(tokens | other)
+                if similarity > MAX_JACCARD:
+                    offenders.append((row["id"], other_id, round(similarity, 2)))
+    assert not offenders
