@@ -52,6 +52,11 @@ def pattern_ids(analyzer, text: str) -> set[str]:
         ("Retaliatory measures are lawful only when proportionate.", {"law.countermeasures"}, "retaliatory-measures"),
         ("Coercion aimed at a people's free choice of its government is prohibited.", {"law.non-intervention"},
          "free-choice-of-government"),
+        ("Both sides agreed to settle the matter through mediation.", {"law.peaceful-settlement"},
+         "resolve-through-dialogue"),
+        ("Only a newly negotiated convention can give the region predictable rules.", {"debate.new-treaty"},
+         "newly-negotiated-framework"),
+        ("We read the draft articles as reflecting custom.", {"law.state-responsibility"}, "draft-articles"),
     ],
 )
 def test_paraphrase_patterns(analyzer, text, norms, pattern):
@@ -66,6 +71,12 @@ def test_voluntary_norms_alone_are_not_the_promotion_norm(analyzer):
                    pattern_ids(analyzer, "Voluntary norms will never be enough; we need a convention."))
     assert "paris.9/promote-voluntary-norms" in pattern_ids(
         analyzer, "Voluntary norms are weak, and promoting them further is pointless.")
+
+
+def test_binding_commitments_are_not_found_inside_non_binding_ones(analyzer):
+    assert "debate.new-treaty/binding-commitments" in pattern_ids(analyzer, "We want binding commitments.")
+    assert "debate.new-treaty/binding-commitments" not in pattern_ids(
+        analyzer, "These remain non-binding commitments for now.")
 
 
 def test_legal_duty_pattern_needs_an_act_against_the_harm(analyzer):
