@@ -1,6 +1,6 @@
 """Choose and fit the keep/drop decision (nlp.detect) by cross-validation on train.jsonl.
 
-    python -m nlp.detect_tune [--write]
+    python -m nlp.detect_tune [--write] [--errors]
 
 5 folds by line number modulo 5, as nlp.semantic_tune. For each held-back fold
 the decision is fitted on the other folds' candidates and decides the held-back
@@ -13,7 +13,10 @@ and keep threshold, the best detection F1 over the whole file wins (ties: the
 higher cut-off, the smaller C, the higher threshold). The stored weights are
 then fitted on every line's candidates, scored out of fold. The 15 fits of the
 semantic layer (one per held-back fold, one per pair of folds) take most of the
-few minutes it runs. Never reads heldout.jsonl or iLIT.
+few minutes it runs. With --errors, the out-of-fold errors of the chosen decision
+follow: each missed gold norm (fn) and kept wrong norm (fp) of a line, with the
+pattern that found it (- for none), its semantic and keep probabilities.
+Never reads heldout.jsonl or iLIT.
 """
 
 from __future__ import annotations
@@ -160,9 +163,41 @@ def final_weights(hits: list[dict[str, RuleHit]], gold: list[set[str]], probabil
     return weights, round(float(model.intercept_[0]), 4)
 
 
+@dataclass(frozen=True)
+class DetectionError:
+    line_id: str
+    norm: str
+    kind: str  # "fn": a gold norm not kept; "fp": a kept norm not in gold
+    pattern_id: str | None  # the rules' most specific match of the norm; None: no rule found it
+    probability: float  # semantic probability, out of fold
+    keep: float | None  # the decision's keep probability; None: not a candidate
+    text: str
+
+    def __str__(self) -> str:
+        keep = "-" if self.keep is None else f"{self.keep:.2f}"
+        return (f"{self.line_id} {self.kind} {self.norm:<31} rule={self.pattern_id or '-'} "
+                f"p={self.probability:.2f} keep={keep} | {self.text}")
+
+
+def detection_errors(rows: list[dict], hits: list[dict[str, RuleHit]], probabilities: Probabilities,
+                     keep: list[list[tuple[str, float]]], threshold: float) -> list[DetectionError]:
+    """Each line's missed gold norms, then its kept wrong ones, from the cross-validated decision."""
+    errors = []
+    for row, line_hits, scored, line_keep in zip(rows, hits, probabilities.held, keep, strict=True):
+        gold, keep_of = set(row["labels"]), dict(line_keep)
+        kept = {norm for norm, p in line_keep if p >= threshold}
+        for kind, norms in (("fn", gold - kept), ("fp", kept - gold)):
+            for norm in sorted(norms):
+                hit = line_hits.get(norm)
+                errors.append(DetectionError(row["id"], norm, kind, hit.pattern_id if hit else None,
+                                             scored.get(norm, 0.0), keep_of.get(norm), row["text"]))
+    return errors
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--write", action="store_true", help=f"store the choice in {SETTINGS}")
+    parser.add_argument("--errors", action="store_true", help="print the out-of-fold errors of the chosen decision")
     parser.add_argument("--embedder", choices=EMBEDDER_KINDS, default=DEFAULT_EMBEDDER)
     args = parser.parse_args()
     rows = labelled_rows(TRAIN)
@@ -187,6 +222,10 @@ def main() -> None:
             "cv_detection": choice.counts.figures(), "cv_rules_and_semantic": current.figures(),
             "cv_rules_only": rules_only.figures()}
     print(json.dumps(data, indent=2))
+    if args.errors:
+        keep = cross_validated_keep(hits, gold, probabilities, choice.cutoff, choice.c)
+        for error in detection_errors(rows, hits, probabilities, keep, choice.threshold):
+            print(error)
     if args.write:
         SETTINGS.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
 

@@ -224,3 +224,22 @@ def test_real_model_drops_a_keyword_hit_and_keeps_the_norm():
     assert off_topic.stances == []
     assert [f.norm_id for f in on_topic.stances] == ["law.sovereignty-rule"]
     assert not on_topic.stances[0].method.endswith("+semantic")
+
+
+def test_detection_errors_list_missed_and_wrongly_kept_norms():
+    rows = [{"id": "t1", "text": "first", "labels": {"un13a": "support", "un13f": "support"}},
+            {"id": "t2", "text": "second", "labels": {}}]
+    hits = [{"un13f": TOKEN_HIT}, {"law.sovereignty-rule": BARE_HIT}]
+    scored = [{"un13a": 0.7, "un13f": 0.02, NONE: 0.1}, {"law.sovereignty-rule": 0.4, NONE: 0.5}]
+    probabilities = detect_tune.Probabilities(scored, [{} for _ in range(5)])
+    keep = [[("un13a", 0.9), ("un13f", 0.3)], [("law.sovereignty-rule", 0.6)]]
+    errors = detect_tune.detection_errors(rows, hits, probabilities, keep, threshold=0.5)
+    assert [(e.line_id, e.norm, e.kind, e.pattern_id) for e in errors] == [
+        ("t1", "un13f", "fn", TOKEN_HIT.pattern_id), ("t2", "law.sovereignty-rule", "fp", BARE_HIT.pattern_id)]
+    assert errors[0].probability == 0.02 and errors[0].keep == 0.3
+    assert str(errors[1]).startswith("t2 fp law.sovereignty-rule") and str(errors[1]).endswith("| second")
+    # a gold norm that was not even a candidate: no rule, no keep probability
+    (missed,) = detect_tune.detection_errors([rows[1] | {"labels": {"un13b": "mention"}}], [{}],
+                                             detect_tune.Probabilities([{NONE: 1.0}], []), [[]], 0.5)
+    assert (missed.kind, missed.pattern_id, missed.probability, missed.keep) == ("fn", None, 0.0, None)
+    assert "rule=- p=0.00 keep=-" in str(missed)
