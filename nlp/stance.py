@@ -9,7 +9,8 @@ Polarity comes from support/oppose cues, flipped by each negation that is not
 part of a larger cue ("no need", "whether or not"); hedges in the clause, or a
 condition anywhere in the sentence, turn support into "qualified"; a reported
 view of others, or an explicitly open question, is a mention, unless the speaker
-then endorses or rejects it ("..., a view we share"; "...; we disagree"): that verdict,
+then endorses or rejects it ("..., a view we share"; "...; we disagree"; "we cannot
+accept the proposition that ..."): that verdict,
 like a proposition cue, is kept by the learned layer. For norms that
 are restraints (scoped in cues.jsonl), condemning the restrained conduct
 ("unacceptable", "must never") supports the norm. A negated question is
@@ -122,6 +123,9 @@ def _verdict_on_reported(sentence: Span, norm: Span, cues: list[tuple[Span, CueR
     ("... can never be an armed attack; we disagree" supports the norm). None without a verdict.
     """
     verdicts = [(span, rule) for span, rule in cues if rule.label in _VERDICT]
+    # "cannot accept the notion" holds "accept the notion": the larger verdict is the speaker's
+    verdicts = [(span, rule) for span, rule in verdicts
+                if not any(o.start <= span.start and span.end <= o.end and len(o) > len(span) for o, _ in verdicts)]
     if not verdicts:
         return None
     sign = _VERDICT[verdicts[-1][1].label]

@@ -108,3 +108,24 @@ def test_a_negation_after_the_cue_and_the_norm_does_not_flip_them(analyzer):
     text = "International law applies to cyber operations in a domain where no single State sets the rules."
     assert stances(analyzer, text).get("law.applies") == "support"
     assert stances(analyzer, "International law does not apply to cyber operations.").get("law.applies") == "oppose"
+
+
+@pytest.mark.parametrize(
+    ("text", "norm", "stance"),
+    [
+        # the speaker's verdict on "the proposition that X" decides, whatever X's own polarity
+        ("We cannot accept the proposition that the law of armed conflict governs cyberspace.",
+         "law.ihl-applies", "oppose"),
+        ("We reject the notion that cyber operations can never constitute an armed attack.",
+         "law.armed-attack", "support"),
+        ("We accept the proposition that sovereignty is a rule whose breach is wrongful.",
+         "law.sovereignty-rule", "support"),
+        # without a verdict the proposition is only talked about
+        ("The notion that sovereignty is a rule is gaining ground among States.", "law.sovereignty-rule", "mention"),
+        # "rather than a mere principle" is no "merely a principle"
+        ("Sovereignty is a rule rather than a mere principle.", "law.sovereignty-rule", "support"),
+        ("Sovereignty is merely a principle.", "law.sovereignty-rule", "oppose"),
+    ],
+)
+def test_verdicts_on_a_named_proposition(analyzer, text, norm, stance):
+    assert stances(analyzer, text).get(norm) == stance
