@@ -23,10 +23,16 @@ METHOD = "rules+lr-v1"
 METHOD_WITH_EMBEDDINGS = "rules+lr+emb-v1"
 VECTOR_WEIGHT = 3.0  # scale of the embedding next to the 0/1 cue features (CV on train)
 C = 1.0
-# A mention needs evidence that the norm is talked about rather than asserted: a reported
-# view, an open question, a topic ("the question of", "whether") or meeting procedure.
-# Without any, a sentence whose rules found a stance cue takes a position.
-MENTION_EVIDENCE = ("sentence=REPORTED", "sentence=UNDECIDED", "sentence=TOPIC", "sentence=PROCEDURAL")
+# Stances that need a sign in the sentence, else the layer does not give them (unless the
+# rules did). A mention: that the norm is talked about rather than asserted (a reported
+# view, an open question, a topic such as "the question of", meeting procedure). Qualified:
+# a hedge, condition, contrast or open question (CV on train: qualified precision 0.76 ->
+# 0.83, recall 0.77 -> 0.74, macro-F1 +0.006).
+NEEDS_EVIDENCE = {
+    "mention": ("sentence=REPORTED", "sentence=UNDECIDED", "sentence=TOPIC", "sentence=PROCEDURAL"),
+    "qualified": ("sentence=HEDGE", "sentence=CONDITION", "sentence=CONTRAST", "sentence=QUALIFIED",
+                  "sentence=UNDECIDED"),
+}
 
 
 class StanceModel:
@@ -41,9 +47,10 @@ class StanceModel:
 
     def predict(self, features: dict[str, float], vector: np.ndarray | None = None) -> tuple[str, float]:
         probabilities = linear_probabilities(self.classifier, self._row(features, vector))
-        if features.get("rule=mention") != 1.0 and not any(features.get(key) for key in MENTION_EVIDENCE):
-            probabilities = np.where(self.classifier.classes_ == "mention", 0.0, probabilities)
-            probabilities = probabilities / probabilities.sum()
+        for stance, evidence in NEEDS_EVIDENCE.items():
+            if features.get(f"rule={stance}") != 1.0 and not any(features.get(key) for key in evidence):
+                probabilities = np.where(self.classifier.classes_ == stance, 0.0, probabilities)
+        probabilities = probabilities / probabilities.sum()
         best = int(probabilities.argmax())
         return str(self.classifier.classes_[best]), float(probabilities[best])
 

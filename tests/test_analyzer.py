@@ -225,3 +225,17 @@ def test_norms_found_by_resemblance_take_the_topic_models_stance(fake_embedder):
     vector = fake_embedder.embed([sent.text])[0]
     (found,) = analyzer._semantic_stances(doc, sent, vector, [("law.applies", 0.8)], set())
     assert (found.norm_id, found.stance, found.method) == ("law.applies", "qualified", "fixed+semantic")
+
+
+def test_the_learned_layer_gives_mention_and_qualified_only_on_a_sign_of_them():
+    from nlp.stance_model import StanceModel
+
+    features = [{"word=a": 1.0}, {"word=b": 1.0}, {"word=c": 1.0}, {"word=d": 1.0}] * 5
+    labels = ["support", "oppose", "qualified", "mention"] * 5
+    model = StanceModel(features, None, labels)
+    assert model.predict({"word=c": 1.0, "sentence=HEDGE": 1.0})[0] == "qualified"
+    assert model.predict({"word=c": 1.0, "rule=qualified": 1.0})[0] == "qualified"
+    assert model.predict({"word=c": 1.0, "rule=support": 1.0})[0] != "qualified"
+    assert model.predict({"word=d": 1.0, "sentence=REPORTED": 1.0})[0] == "mention"
+    stance, confidence = model.predict({"word=d": 1.0, "rule=support": 1.0})
+    assert stance != "mention" and 0 < confidence <= 1
