@@ -26,12 +26,13 @@ C = 1.0
 # Stances that need a sign in the sentence, else the layer does not give them (unless the
 # rules did). A mention: that the norm is talked about rather than asserted (a reported
 # view, an open question, a topic such as "the question of", meeting procedure). Qualified:
-# a hedge, condition, contrast or open question (CV on train: qualified precision 0.76 ->
-# 0.83, recall 0.77 -> 0.74, macro-F1 +0.006).
+# a hedge, condition, contrast, open question or a modal of possibility in the clause
+# ("could reach the threshold"). Measured: CV on train, qualified precision 0.76 -> 0.81,
+# recall 0.77 -> 0.75, macro-F1 0.773 -> 0.776; passages.jsonl, 0.616 -> 0.602 (noise either way).
 NEEDS_EVIDENCE = {
     "mention": ("sentence=REPORTED", "sentence=UNDECIDED", "sentence=TOPIC", "sentence=PROCEDURAL"),
     "qualified": ("sentence=HEDGE", "sentence=CONDITION", "sentence=CONTRAST", "sentence=QUALIFIED",
-                  "sentence=UNDECIDED"),
+                  "sentence=UNDECIDED", "cue=support/modal-possibility"),
 }
 
 
