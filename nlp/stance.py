@@ -7,7 +7,9 @@ inside it: "only to" in "not only to" is no condition. Cues scoped to a proposit
 (e.g. "a voluntary norm" against binding due diligence) outrank generic ones.
 Polarity comes from support/oppose cues, flipped by each negation that is not
 part of a larger cue ("no need", "whether or not"); hedges in the clause, or a
-condition anywhere in the sentence, turn support into "qualified"; a reported
+condition anywhere in the sentence, turn support into "qualified", and so does a
+leaning ("we are inclined to the view", "we do not exclude"), which asserts the
+proposition tentatively when nothing else takes a side; a reported
 view of others, or an explicitly open question, is a mention, unless the speaker
 then endorses or rejects it ("..., a view we share"; "...; we disagree"; "we cannot
 accept the proposition that ..."): that verdict,
@@ -85,7 +87,7 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
         kind, cue_text = "proposition_cue", span.text
         reach = max(span.end, norm.end)
     else:
-        polarity = -1 if "OPPOSE" in labels else 1 if labels & {"SUPPORT", "CONDEMN"} else 0
+        polarity = -1 if "OPPOSE" in labels else 1 if labels & {"SUPPORT", "CONDEMN", "LEANING"} else 0
         cue_start, cue_end = start, end
         kind = "polar_cue" if polarity else "negated_assertion"
         polar_ends = [span.end for span, rule in in_clause if rule.label in _POLAR]
@@ -107,7 +109,7 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
         polarity = 1  # double negation of a bare assertion
     if polarity == 0:
         return Stance("mention", CONFIDENCE["no_cue"] * weight, cue_text)
-    hedged = any(rule.label == "HEDGE" and cue_start <= span.start < cue_end for span, rule in applicable)
+    hedged = any(rule.label in ("HEDGE", "LEANING") and cue_start <= span.start < cue_end for span, rule in applicable)
     conditional = any(rule.label == "CONDITION" for _, rule in applicable)
     if polarity > 0 and (hedged or conditional):
         return Stance("qualified", CONFIDENCE["qualified"] * weight, cue_text)

@@ -32,7 +32,7 @@ C = 1.0
 NEEDS_EVIDENCE = {
     "mention": ("sentence=REPORTED", "sentence=UNDECIDED", "sentence=TOPIC", "sentence=PROCEDURAL"),
     "qualified": ("sentence=HEDGE", "sentence=CONDITION", "sentence=CONTRAST", "sentence=QUALIFIED",
-                  "sentence=UNDECIDED", "cue=support/modal-possibility"),
+                  "sentence=UNDECIDED", "sentence=LEANING", "cue=support/modal-possibility"),
 }
 
 

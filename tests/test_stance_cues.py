@@ -129,3 +129,51 @@ def test_a_negation_after_the_cue_and_the_norm_does_not_flip_them(analyzer):
 )
 def test_verdicts_on_a_named_proposition(analyzer, text, norm, stance):
     assert stances(analyzer, text).get(norm) == stance
+
+
+@pytest.mark.parametrize(
+    ("text", "cue", "norm", "stance"),
+    [
+        # a leaning asserts the proposition tentatively: qualified, not support
+        ("Our delegation is inclined towards treating due diligence as a binding obligation.",
+         "leaning/inclined-to", "law.due-diligence-binding", "qualified"),
+        ("Our preliminary assessment is that collective countermeasures are permissible.",
+         "leaning/preliminary-view", "law.collective-countermeasures", "qualified"),
+        # "do not exclude" holds its negation: without the leaning cue this would read as oppose
+        ("We do not exclude that a cyber operation could amount to an armed attack.",
+         "leaning/not-excluded", "law.armed-attack", "qualified"),
+        ("It cannot be ruled out that remote operations breach the prohibition of intervention.",
+         "leaning/not-ruled-out", "law.non-intervention", "qualified"),
+        # reserving one's position is no position yet
+        ("We reserve our position on whether sovereignty is a stand-alone rule.",
+         "undecided/reserve-position", "law.sovereignty-rule", "mention"),
+        ("We have not yet reached a final view on the binding character of due diligence.",
+         "undecided/no-final-view", "law.due-diligence-binding", "mention"),
+        # a negated "vacuum" or "lapse" is a double negation: the law applies
+        ("Cyberspace is no legal vacuum: international law governs what States do there.",
+         "neg/leaves-a-vacuum", "law.applies", "support"),
+        ("International law applies to cyberspace and does not lapse when States act through networks.",
+         "neg/leaves-a-vacuum", "law.applies", "support"),
+    ],
+)
+def test_leanings_reservations_and_negated_gaps(analyzer, text, cue, norm, stance):
+    assert cue in cue_ids(analyzer, text)
+    assert stances(analyzer, text).get(norm) == stance
+
+
+def test_the_ruler_spells_out_words_the_tokenizer_splits(analyzer):
+    """spaCy splits "cannot" into "can" + "not" and "stand-alone" into three tokens: a
+    pattern slot waiting for one such word would never match, so the loader spells it out."""
+    from nlp.rules import CUE_PATTERNS, NORM_PATTERNS, read_patterns, ruler_patterns
+
+    split = []
+    for path in (CUE_PATTERNS, NORM_PATTERNS):
+        for pattern in ruler_patterns(read_patterns(path)):
+            if not isinstance(pattern["pattern"], list):
+                continue
+            for token in pattern["pattern"]:
+                value = token.get("LOWER")
+                words = value.get("IN", []) if isinstance(value, dict) else [value] if value else []
+                split += [(pattern["id"], word) for word in words if len(analyzer.nlp.make_doc(word)) != 1]
+    assert split == []
+    assert "law.sovereignty-rule/principle-not-rule" in cue_ids(analyzer, "Sovereignty is not a self-standing rule.")
