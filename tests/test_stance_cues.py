@@ -149,6 +149,8 @@ def test_verdicts_on_a_named_proposition(analyzer, text, norm, stance):
          "undecided/reserve-position", "law.sovereignty-rule", "mention"),
         ("We have not yet reached a final view on the binding character of due diligence.",
          "undecided/no-final-view", "law.due-diligence-binding", "mention"),
+        ("On collective countermeasures our delegation takes no firm position at present.",
+         "undecided/no-view", "law.collective-countermeasures", "mention"),
         # a negated "vacuum" or "lapse" is a double negation: the law applies
         ("Cyberspace is no legal vacuum: international law governs what States do there.",
          "neg/leaves-a-vacuum", "law.applies", "support"),
