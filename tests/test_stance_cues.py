@@ -179,3 +179,16 @@ def test_the_ruler_spells_out_words_the_tokenizer_splits(analyzer):
                 split += [(pattern["id"], word) for word in words if len(analyzer.nlp.make_doc(word)) != 1]
     assert split == []
     assert "law.sovereignty-rule/principle-not-rule" in cue_ids(analyzer, "Sovereignty is not a self-standing rule.")
+
+
+@pytest.mark.parametrize(
+    ("text", "norm", "stance"),
+    [
+        # "no longer" withdraws a view: a negation, not the "no doubt" pseudo-cue
+        ("We no longer regard due diligence as a binding obligation.", "law.due-diligence-binding", "oppose"),
+        # "cannot be" denies the proposition; only "must not / should not" state a restraint
+        ("Due diligence cannot be a binding obligation under current law.", "law.due-diligence-binding", "oppose"),
+    ],
+)
+def test_withdrawn_and_denied_views_are_negations(analyzer, text, norm, stance):
+    assert stances(analyzer, text).get(norm) == stance
