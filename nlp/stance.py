@@ -13,7 +13,9 @@ proposition tentatively when nothing else takes a side; a reported
 view of others, or an explicitly open question, is a mention, unless the speaker
 then endorses or rejects it ("..., a view we share"; "...; we disagree"; "we cannot
 accept the proposition that ..."): that verdict,
-like a proposition cue, is kept by the learned layer. For norms that
+like a proposition cue, is kept by the learned layer. A verdict also governs the
+proposition cue it introduces: "we do not share the view that sovereignty is merely a
+principle" supports sovereignty as a rule. For norms that
 are restraints (scoped in cues.jsonl), condemning the restrained conduct
 ("unacceptable", "must never") supports the norm. A negated question is
 rhetorical: "has it not failed a legal duty?" asserts the duty.
@@ -78,16 +80,27 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
         span, _ = qualified[0]
         return Stance("qualified", CONFIDENCE["proposition_cue"] * weight, span.text, decisive=True)
     polar = [(span, rule) for span, rule in scoped if rule.label in ("SUPPORT", "OPPOSE")]
-    if polar:
+    judged = [(span, rule, _judgement(sentence, span, applicable)) for span, rule in polar]
+    # a proposition only others hold, with no verdict of the speaker's on it, says nothing of the speaker
+    judged = [(span, rule, judgement) for span, rule, judgement in judged if judgement != (0, None)]
+    if judged:
         # A proposition cue is the stronger evidence, but a negation in its clause
-        # still flips it: "existing law is not sufficient" supports a new treaty.
-        span, rule = polar[0]
-        polarity = 1 if rule.label == "SUPPORT" else -1
+        # still flips it: "existing law is not sufficient" supports a new treaty; so
+        # does the speaker rejecting it: "we do not share the view that it is sufficient".
+        span, rule, (sign, verdict) = judged[0]
+        polarity = (1 if rule.label == "SUPPORT" else -1) * sign
         cue_start, cue_end = _clause(sentence, span)
-        kind, cue_text = "proposition_cue", span.text
+        kind, cue_text = "proposition_cue", "; ".join(cue.text for cue in (verdict, span) if cue is not None)
         reach = max(span.end, norm.end)
     else:
-        polarity = -1 if "OPPOSE" in labels else 1 if labels & {"SUPPORT", "CONDEMN", "LEANING"} else 0
+        # "we do not share the view that the Charter applies": the verdict's own words
+        # ("share") are not the proposition's; the verdict's sign applies at the end
+        verdict = _introducing_verdict(sentence, norm, in_clause)
+        own = {rule.label for span, rule in in_clause
+               if not (verdict and rule.label in _POLAR and verdict[0].start <= span.start < verdict[0].end)}
+        polarity = -1 if "OPPOSE" in own else 1 if own & {"SUPPORT", "CONDEMN", "LEANING"} else 0
+        if verdict:
+            polarity = verdict[1] * (polarity or 1)  # a bare proposition is asserted, then judged
         cue_start, cue_end = start, end
         kind = "polar_cue" if polarity else "negated_assertion"
         polar_ends = [span.end for span, rule in in_clause if rule.label in _POLAR]
@@ -120,21 +133,21 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
 def _verdict_on_reported(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> Stance | None:
     """"Some argue that X; we disagree": the speaker takes the reported view's stance, or its opposite.
 
-    The reported view is classified without the reporting cue, and without the polar cues
-    inside the verdict ("disagree" in "we disagree"); its negations still count
+    The reported view is classified without the reporting cue and the verdicts; its
+    negations outside the verdicts still count
     ("... can never be an armed attack; we disagree" supports the norm). None without a verdict.
     """
-    verdicts = [(span, rule) for span, rule in cues if rule.label in _VERDICT]
-    # "cannot accept the notion" holds "accept the notion": the larger verdict is the speaker's
-    verdicts = [(span, rule) for span, rule in verdicts
-                if not any(o.start <= span.start and span.end <= o.end and len(o) > len(span) for o, _ in verdicts)]
+    verdicts = _outermost_verdicts(cues)
     if not verdicts:
         return None
     sign = _VERDICT[verdicts[-1][1].label]
+    # the view as reported: without the reporting cue, and without the verdicts and what
+    # they hold ("disagree", the "not" of "we do not share"), which are applied once, here
     content = [
         (span, rule) for span, rule in cues
-        if rule.label != "REPORTED"
-        and not (rule.label in _POLAR and any(v.start <= span.start and span.end <= v.end for v, _ in verdicts))
+        if rule.label != "REPORTED" and rule.label not in _VERDICT
+        and not (rule.label in (*_POLAR, "NEGATION")
+                 and any(v.start <= span.start and span.end <= v.end for v, _ in verdicts))
     ]
     reported = classify(sentence, norm, content)
     if reported.stance == "qualified":
@@ -144,6 +157,42 @@ def _verdict_on_reported(sentence: Span, norm: Span, cues: list[tuple[Span, CueR
     cue = "; ".join(span.text for span, _ in verdicts)
     stance = "support" if polarity > 0 else "oppose"
     return Stance(stance, CONFIDENCE["negated_assertion"] * weight, cue, decisive=True)
+
+
+def _judgement(sentence: Span, proposition: Span, cues: list[tuple[Span, CueRule]]) -> tuple[int, Span | None]:
+    """Whose is the proposition a cue states, and does the speaker hold it: (sign, verdict).
+
+    +1 for an assertion of the speaker's; the verdict's sign when the speaker judges it,
+    either in the same clause ("we do not share the view that sovereignty is merely a
+    principle": -1) or after reporting it ("some argue that existing law is enough; we
+    disagree": -1); (0, None) for a view of others that the speaker does not judge.
+    """
+    introducing = _introducing_verdict(sentence, proposition, cues)
+    if introducing:
+        return introducing[1], introducing[0]
+    start, end = _clause(sentence, proposition)
+    if not any(rule.label == "REPORTED" and start <= span.start < end for span, rule in cues):
+        return 1, None
+    later = [(span, rule) for span, rule in _outermost_verdicts(cues) if span.start >= end]
+    return (_VERDICT[later[-1][1].label], later[-1][0]) if later else (0, None)
+
+
+def _introducing_verdict(sentence: Span, target: Span, cues: list[tuple[Span, CueRule]]) -> tuple[Span, int] | None:
+    """The speaker's verdict earlier in the target's clause that introduces it with "that"
+    ("we do not accept that ...", "it cannot seriously be argued that ..."), and its sign."""
+    start, _ = _clause(sentence, target)
+    for span, rule in _outermost_verdicts(cues):
+        between = sentence.doc[span.end:target.start]
+        if start <= span.start and span.end <= target.start and any(token.lower_ == "that" for token in between):
+            return span, _VERDICT[rule.label]
+    return None
+
+
+def _outermost_verdicts(cues: list[tuple[Span, CueRule]]) -> list[tuple[Span, CueRule]]:
+    """Verdict cues not held by a larger one: "cannot accept the notion" holds "accept the notion"."""
+    verdicts = [(span, rule) for span, rule in cues if rule.label in _VERDICT]
+    return [(span, rule) for span, rule in verdicts
+            if not any(o.start <= span.start and span.end <= o.end and len(o) > len(span) for o, _ in verdicts)]
 
 
 def cue_features(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]], rule: Stance) -> dict[str, float]:

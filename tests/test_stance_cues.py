@@ -192,3 +192,23 @@ def test_the_ruler_spells_out_words_the_tokenizer_splits(analyzer):
 )
 def test_withdrawn_and_denied_views_are_negations(analyzer, text, norm, stance):
     assert stances(analyzer, text).get(norm) == stance
+
+
+@pytest.mark.parametrize(
+    ("text", "norm", "stance"),
+    [
+        # a verdict that introduces a proposition cue with "that" governs it (before: the cue alone decided)
+        ("We do not share the view that sovereignty is merely a principle.", "law.sovereignty-rule", "support"),
+        ("We do not agree that due diligence is a mere voluntary expectation.", "law.due-diligence-binding", "support"),
+        ("It cannot seriously be argued that sovereignty is merely a principle.", "law.sovereignty-rule", "support"),
+        # a proposition reported in one clause and judged in the next
+        ("Some argue that voluntary norms are enough; we disagree, because only binding commitments bring "
+         "accountability.", "debate.new-treaty", "support"),
+        # the verdict's own words are not the proposition's: judged once, not twice
+        ("We cannot accept the proposition that sovereignty is a rule.", "law.sovereignty-rule", "oppose"),
+        ("We do not share the view that existing law is not sufficient.", "debate.new-treaty", "oppose"),
+        ("We agree that existing international law is sufficient.", "debate.new-treaty", "oppose"),
+    ],
+)
+def test_a_verdict_governs_the_proposition_it_introduces(analyzer, text, norm, stance):
+    assert stances(analyzer, text).get(norm) == stance
