@@ -24,6 +24,7 @@ class CueRule:
     id: str
     # NEGATION, HEDGE, CONDITION, CONTRAST, REPORTED, UNDECIDED ("deserves further study"),
     # LEANING ("we are inclined to the view", "we do not exclude": tentative support),
+    # RHETORICAL ("why should", "how could", "really" in a question: asked to deny),
     # SUPPORT, OPPOSE, QUALIFIED, PSEUDO (looks like a negation but is not: "whether or not",
     # or the wording of a norm that is itself a prohibition: "must not knowingly allow").
     label: str

@@ -18,7 +18,8 @@ proposition cue it introduces: "we do not share the view that sovereignty is mer
 principle" supports sovereignty as a rule. For norms that
 are restraints (scoped in cues.jsonl), condemning the restrained conduct
 ("unacceptable", "must never") supports the norm. A negated question is
-rhetorical: "has it not failed a legal duty?" asserts the duty.
+rhetorical: "has it not failed a legal duty?" asserts the duty; a question asked to
+deny ("how could a few lines of code coerce a State?") denies it.
 """
 
 from __future__ import annotations
@@ -120,6 +121,8 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
         polarity = -polarity if polarity else -1  # "is not a rule": a negated assertion
     elif negations and not polarity:
         polarity = 1  # double negation of a bare assertion
+    if not len(negations) % 2 and _is_rhetorical(sentence, applicable):
+        polarity = -(polarity or 1)  # "how can countermeasures ever be proportionate?" expects "no"
     if polarity == 0:
         return Stance("mention", CONFIDENCE["no_cue"] * weight, cue_text)
     hedged = any(rule.label in ("HEDGE", "LEANING") and cue_start <= span.start < cue_end for span, rule in applicable)
@@ -218,6 +221,7 @@ def cue_features(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]], r
     features["double_negation"] = float(negations >= 2)
     features["question"] = float(question)
     features["negated_question"] = float(question and negations % 2 == 1)
+    features["rhetorical_question"] = float(_is_rhetorical(sentence, applicable))
     return features
 
 
@@ -234,6 +238,12 @@ def _applicable(cues: list[tuple[Span, CueRule]], norm: Span) -> list[tuple[Span
 
 def _is_question(sentence: Span) -> bool:
     return sentence.text.rstrip().endswith("?")
+
+
+def _is_rhetorical(sentence: Span, cues: list[tuple[Span, CueRule]]) -> bool:
+    """A question asked to deny ("why should...", "how could...", "is it really..."): it
+    asserts the opposite of what it asks, unless negated (see classify)."""
+    return _is_question(sentence) and any(rule.label == "RHETORICAL" for _, rule in cues)
 
 
 def _clause(sentence: Span, norm: Span) -> tuple[int, int]:

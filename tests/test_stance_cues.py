@@ -212,3 +212,23 @@ def test_withdrawn_and_denied_views_are_negations(analyzer, text, norm, stance):
 )
 def test_a_verdict_governs_the_proposition_it_introduces(analyzer, text, norm, stance):
     assert stances(analyzer, text).get(norm) == stance
+
+
+@pytest.mark.parametrize(
+    ("text", "norm", "stance"),
+    [
+        # a question asked to deny asserts the opposite of what it asks
+        ("How could a handful of code deprive a State of its freedom to choose its political system?",
+         "law.non-intervention", "oppose"),
+        ("Why should countermeasures be available to a State that acts as its own judge?",
+         "law.countermeasures", "oppose"),
+        # negated, it still expects "yes" (the negated-question rule)
+        ("Are we to believe that a State whose power plants are destroyed has no right to self-defence?",
+         "law.armed-attack", "support"),
+        # a statement with "really" is no question
+        ("We really do consider that countermeasures are available to injured States.",
+         "law.countermeasures", "support"),
+    ],
+)
+def test_rhetorical_questions_deny_what_they_ask(analyzer, text, norm, stance):
+    assert stances(analyzer, text).get(norm) == stance
