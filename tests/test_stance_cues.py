@@ -232,3 +232,9 @@ def test_a_verdict_governs_the_proposition_it_introduces(analyzer, text, norm, s
 )
 def test_rhetorical_questions_deny_what_they_ask(analyzer, text, norm, stance):
     assert stances(analyzer, text).get(norm) == stance
+
+
+def test_only_for_and_only_under_restrict_a_support(analyzer):
+    text = "We recognise a binding duty of due diligence only for operations causing physical damage."
+    assert "cond/only" in cue_ids(analyzer, text)
+    assert stances(analyzer, text).get("law.due-diligence-binding") == "qualified"
