@@ -38,6 +38,9 @@ def pattern_ids(analyzer, text: str) -> set[str]:
          {"un13c"}, "knowledge-then-territory"),
         ("No government should knowingly harbour groups that attack its neighbours.", {"un13c"}, "knowingly-harbours"),
         ("We reported on how we implement the norm concerning territory.", {"un13c"}, "norm-on-territory"),
+        ("Servers within its borders were used to attack a neighbour.", {"un13c"},
+         "infrastructure-on-territory-used"),
+        ("The duty of vigilance binds every State in cyberspace.", {"law.due-diligence-binding"}, "duty-of-vigilance"),
         # spread of malicious tools: the UN norm too (paris.5 has its own trade pattern)
         ("We license every sale of hacking tools abroad.", {"un13i"}, "trade-in-tools"),
         # developers and the product lifecycle
