@@ -96,12 +96,12 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
     else:
         # "we do not share the view that the Charter applies": the verdict's own words
         # ("share") are not the proposition's; the verdict's sign applies at the end
-        verdict = _introducing_verdict(sentence, norm, in_clause)
+        sign, verdict = _introducing_verdict(sentence, norm, in_clause) or (1, None)
         own = {rule.label for span, rule in in_clause
-               if not (verdict and rule.label in _POLAR and verdict[0].start <= span.start < verdict[0].end)}
+               if not (verdict and rule.label in _POLAR and verdict.start <= span.start < verdict.end)}
         polarity = -1 if "OPPOSE" in own else 1 if own & {"SUPPORT", "CONDEMN", "LEANING"} else 0
         if verdict:
-            polarity = verdict[1] * (polarity or 1)  # a bare proposition is asserted, then judged
+            polarity = sign * (polarity or 1)  # a bare proposition is asserted, then judged
         cue_start, cue_end = start, end
         kind = "polar_cue" if polarity else "negated_assertion"
         polar_ends = [span.end for span, rule in in_clause if rule.label in _POLAR]
@@ -172,7 +172,7 @@ def _judgement(sentence: Span, proposition: Span, cues: list[tuple[Span, CueRule
     """
     introducing = _introducing_verdict(sentence, proposition, cues)
     if introducing:
-        return introducing[1], introducing[0]
+        return introducing
     start, end = _clause(sentence, proposition)
     if not any(rule.label == "REPORTED" and start <= span.start < end for span, rule in cues):
         return 1, None
@@ -180,14 +180,14 @@ def _judgement(sentence: Span, proposition: Span, cues: list[tuple[Span, CueRule
     return (_VERDICT[later[-1][1].label], later[-1][0]) if later else (0, None)
 
 
-def _introducing_verdict(sentence: Span, target: Span, cues: list[tuple[Span, CueRule]]) -> tuple[Span, int] | None:
-    """The speaker's verdict earlier in the target's clause that introduces it with "that"
-    ("we do not accept that ...", "it cannot seriously be argued that ..."), and its sign."""
+def _introducing_verdict(sentence: Span, target: Span, cues: list[tuple[Span, CueRule]]) -> tuple[int, Span] | None:
+    """(sign, verdict): the speaker's verdict earlier in the target's clause that introduces
+    it with "that" ("we do not accept that ...", "it cannot seriously be argued that ...")."""
     start, _ = _clause(sentence, target)
     for span, rule in _outermost_verdicts(cues):
         between = sentence.doc[span.end:target.start]
         if start <= span.start and span.end <= target.start and any(token.lower_ == "that" for token in between):
-            return span, _VERDICT[rule.label]
+            return _VERDICT[rule.label], span
     return None
 
 
