@@ -188,15 +188,6 @@ def test_the_ruler_spells_out_words_the_tokenizer_splits(analyzer):
         ("We no longer regard due diligence as a binding obligation.", "law.due-diligence-binding", "oppose"),
         # "cannot be" denies the proposition; only "must not / should not" state a restraint
         ("Due diligence cannot be a binding obligation under current law.", "law.due-diligence-binding", "oppose"),
-    ],
-)
-def test_withdrawn_and_denied_views_are_negations(analyzer, text, norm, stance):
-    assert stances(analyzer, text).get(norm) == stance
-
-
-@pytest.mark.parametrize(
-    ("text", "norm", "stance"),
-    [
         # a verdict that introduces a proposition cue with "that" governs it (before: the cue alone decided)
         ("We do not share the view that sovereignty is merely a principle.", "law.sovereignty-rule", "support"),
         ("We do not agree that due diligence is a mere voluntary expectation.", "law.due-diligence-binding", "support"),
@@ -208,15 +199,6 @@ def test_withdrawn_and_denied_views_are_negations(analyzer, text, norm, stance):
         ("We cannot accept the proposition that sovereignty is a rule.", "law.sovereignty-rule", "oppose"),
         ("We do not share the view that existing law is not sufficient.", "debate.new-treaty", "oppose"),
         ("We agree that existing international law is sufficient.", "debate.new-treaty", "oppose"),
-    ],
-)
-def test_a_verdict_governs_the_proposition_it_introduces(analyzer, text, norm, stance):
-    assert stances(analyzer, text).get(norm) == stance
-
-
-@pytest.mark.parametrize(
-    ("text", "norm", "stance"),
-    [
         # a question asked to deny asserts the opposite of what it asks
         ("How could a handful of code deprive a State of its freedom to choose its political system?",
          "law.non-intervention", "oppose"),
@@ -230,7 +212,7 @@ def test_a_verdict_governs_the_proposition_it_introduces(analyzer, text, norm, s
          "law.countermeasures", "support"),
     ],
 )
-def test_rhetorical_questions_deny_what_they_ask(analyzer, text, norm, stance):
+def test_withdrawals_verdicts_and_rhetorical_questions(analyzer, text, norm, stance):
     assert stances(analyzer, text).get(norm) == stance
 
 
