@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 TRAIN = Path(__file__).with_name("data") / "labelled" / "train.jsonl"
 METHOD = "rules+lr-v1"
 METHOD_WITH_EMBEDDINGS = "rules+lr+emb-v1"
-# Chosen together by 5-fold CV on train (1,237 sentences, grid C 0.1-1 x weight 1.5-4):
+# Chosen together by 5-fold CV on train (1,237 sentences then, grid C 0.1-1 x weight 1.5-4):
 # stance macro-F1 0.769 at C 1 -> 0.777 at C 0.3, neighbours within 0.005.
 VECTOR_WEIGHT = 3.0  # scale of the embedding next to the 0/1 cue features
 C = 0.3  # inverse regularisation strength of the logistic regression
