@@ -188,6 +188,10 @@ def test_the_ruler_spells_out_words_the_tokenizer_splits(analyzer):
         ("We no longer regard due diligence as a binding obligation.", "law.due-diligence-binding", "oppose"),
         # "cannot be" denies the proposition; only "must not / should not" state a restraint
         ("Due diligence cannot be a binding obligation under current law.", "law.due-diligence-binding", "oppose"),
+        # "ignore" and "lose" negate: "no ... ignore" and "do not lose" are double negations
+        ("No State is free to ignore harmful operations launched from its territory once it knows of them.",
+         "un13c", "support"),
+        ("Human rights do not lose their force when they are exercised online.", "law.human-rights-applies", "support"),
         # a verdict that introduces a proposition cue with "that" governs it (before: the cue alone decided)
         ("We do not share the view that sovereignty is merely a principle.", "law.sovereignty-rule", "support"),
         ("We do not agree that due diligence is a mere voluntary expectation.", "law.due-diligence-binding", "support"),
