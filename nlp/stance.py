@@ -85,14 +85,15 @@ def classify(sentence: Span, norm: Span, cues: list[tuple[Span, CueRule]]) -> St
     # a proposition only others hold, with no verdict of the speaker's on it, says nothing of the speaker
     judged = [(span, rule, judgement) for span, rule, judgement in judged if judgement != (0, None)]
     if judged:
-        # A proposition cue is the stronger evidence, but a negation in its clause
-        # still flips it: "existing law is not sufficient" supports a new treaty; so
+        # A proposition cue is the stronger evidence, but a negation before it in its
+        # clause still flips it: "existing law is not sufficient" supports a new treaty; so
         # does the speaker rejecting it: "we do not share the view that it is sufficient".
+        # One after it negates something else: "law is sufficient and no treaty is needed".
         span, rule, (sign, verdict) = judged[0]
         polarity = (1 if rule.label == "SUPPORT" else -1) * sign
         cue_start, cue_end = _clause(sentence, span)
         kind, cue_text = "proposition_cue", "; ".join(cue.text for cue in (verdict, span) if cue is not None)
-        reach = max(span.end, norm.end)
+        reach = span.end
     else:
         # "we do not share the view that the Charter applies": the verdict's own words
         # ("share") are not the proposition's; the verdict's sign applies at the end

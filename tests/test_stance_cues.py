@@ -192,6 +192,12 @@ def test_the_ruler_spells_out_words_the_tokenizer_splits(analyzer):
         ("No State is free to ignore harmful operations launched from its territory once it knows of them.",
          "un13c", "support"),
         ("Human rights do not lose their force when they are exercised online.", "law.human-rights-applies", "support"),
+        # "not merely political" denies the cue it holds; and calling the territory duty political
+        # says nothing against the voluntary norm itself (un13c)
+        ("A State that lets its territory be used against others breaches a legal obligation of due diligence, "
+         "not merely a political commitment.", "law.due-diligence-binding", "support"),
+        ("States should not knowingly allow their territory to be used for wrongful acts, a political "
+         "commitment we honour in full.", "un13c", "support"),
         # a verdict that introduces a proposition cue with "that" governs it (before: the cue alone decided)
         ("We do not share the view that sovereignty is merely a principle.", "law.sovereignty-rule", "support"),
         ("We do not agree that due diligence is a mere voluntary expectation.", "law.due-diligence-binding", "support"),
