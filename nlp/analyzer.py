@@ -418,7 +418,7 @@ def default_analyzer(embedder: Embedder | None) -> Analyzer:
 
     With vectors: rules and the semantic layer under the detection decision, and the
     learned layer over cue features and embeddings (on held-out sentences stance
-    macro-F1 0.85 against 0.81 for cue features alone; on the few non-"yes" iLIT
+    macro-F1 0.83 against 0.79 for cue features alone; on the few non-"yes" iLIT
     passages it does worse, see README). Without (`--no-embed`): rules and the
     learned layer over cue features.
     """
