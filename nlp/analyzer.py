@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TypeVar
 
 import numpy as np
@@ -115,12 +116,9 @@ class Analyzer:
         self.phrase_ids = phrase_pattern_ids(norm_patterns)
         self.stance_vectors = bool(embedder and stance_vectors)
         self._headings: dict[str, set[str]] = {}
-        self.model: StanceModel | None = None
-        self.topic_model: StanceModel | None = None  # for norms found by resemblance
-        if learned and TRAIN.exists():
-            self.model, self.topic_model = self._train()
+        self._learns = learned and TRAIN.exists()
         version = f"{NLP_VERSION}+{rules_fingerprint(NORM_PATTERNS, CUE_PATTERNS)}"
-        if self.model:
+        if self._learns:
             version += f"+lr{training_fingerprint(TRAIN)}"
         if self.semantic:
             version += f"+{self.semantic.version}"
@@ -129,6 +127,31 @@ class Analyzer:
         if self.embedder and (self.semantic or self.stance_vectors):
             version += f"+{self.embedder.model_name}"
         self.version = version
+
+    @cached_property
+    def _learned_layers(self) -> dict[str, StanceModel | None]:
+        """Fitted on first use (seconds: it embeds and parses the training file), so that a
+        `process` with nothing to analyse, which needs only the version, does not train."""
+        model, topic_model = self._train() if self._learns else (None, None)
+        return {"model": model, "topic_model": topic_model}
+
+    @property
+    def model(self) -> StanceModel | None:
+        """The learned layer for the norms a pattern found."""
+        return self._learned_layers["model"]
+
+    @model.setter
+    def model(self, value: StanceModel | None) -> None:
+        self._learned_layers["model"] = value
+
+    @property
+    def topic_model(self) -> StanceModel | None:
+        """The learned layer for the norms found by resemblance."""
+        return self._learned_layers["topic_model"]
+
+    @topic_model.setter
+    def topic_model(self, value: StanceModel | None) -> None:
+        self._learned_layers["topic_model"] = value
 
     def _train(self) -> tuple[StanceModel | None, StanceModel | None]:
         """The learned layer for the norms the rules find, fitted on every gold
@@ -180,8 +203,10 @@ class Analyzer:
         A text is embedded once: not when `reuse(texts)` returns its vector (stored in
         the database), nor when it was embedded for one of the last groups.
         """
+        # fit now, not concurrently with the background embedding
+        _ = self.model
         if self.semantic is not None:
-            _ = self.semantic.classifier  # fit now, not concurrently with the background embedding
+            _ = self.semantic.classifier
         in_flight: deque[tuple[list[tuple[T, _Segmented]], Future]] = deque()
         recent: deque[dict[str, np.ndarray]] = deque(maxlen=lookahead + 1)  # background thread only
         group: list[tuple[T, _Segmented, dict[str, np.ndarray]]] = []

@@ -57,6 +57,17 @@ def process(
         with write_transaction(db):
             db.execute("DELETE FROM embeddings WHERE model != ?", [embedder.model_name])
     pending = pending_documents(db, analyzer.version)
+    if pending:  # with nothing to analyse, the analyzer never fits its learned layers
+        analyse_documents(db, analyzer, pending, progress, report)
+    if embedder is not None:
+        embed_new_sentences(db, embedder, progress, embed_batch, report)
+    return report
+
+
+def analyse_documents(
+    db: sqlite_utils.Database, analyzer: Analyzer, pending: list[dict], progress: Progress, report: ProcessReport
+) -> None:
+    """Analyse and store each pending document, one transaction per document."""
     with progress(pending, len(pending), "Analysing documents") as documents:
         work = ((document, document["text"], json.loads(document["sections"] or "[]")) for document in documents)
         stored = StoredVectors(db, analyzer.embedder) if analyzer.embedder else None
@@ -71,9 +82,6 @@ def process(
             report.documents += 1
             report.sentences += len(sentences)
             report.stances += len(stances)
-    if embedder is not None:
-        embed_new_sentences(db, embedder, progress, embed_batch, report)
-    return report
 
 
 def pending_documents(db: sqlite_utils.Database, nlp_version: str) -> list[dict]:

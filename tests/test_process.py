@@ -112,9 +112,14 @@ def test_analyzer_with_an_embedder_stores_its_vectors_once(db, fake_embedder):
     before = db.conn.total_changes
     assert process(db, analyzer, fake_embedder).documents == 0
     assert db.conn.total_changes == before
+    # A fresh analyzer with nothing to do does not train (training embeds the labelled sentences).
+    calls = len(fake_embedder.calls)
+    idle = Analyzer(embedder=fake_embedder, stance_vectors=True)
+    assert process(db, idle, fake_embedder).documents == 0 and len(fake_embedder.calls) == calls
     # Other rules re-analyse every document, with the stored vectors.
     other = Analyzer(embedder=fake_embedder, stance_vectors=True, semantic=False)
-    calls = len(fake_embedder.calls)  # after training, which embeds the labelled sentences
+    assert other.model is not None  # trains on first use, embedding the labelled sentences
+    calls = len(fake_embedder.calls)
     again = process(db, other, fake_embedder)
     assert again.documents == report.documents and again.reused_vectors == again.sentences
     assert again.embedded == 0 and len(fake_embedder.calls) == calls
