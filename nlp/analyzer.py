@@ -27,7 +27,7 @@ from nlp import stance as stance_rules
 from nlp.anchored_ruler import make_anchored_span_ruler  # noqa: F401  (registers the factory)
 from nlp.detect import SETTINGS as DETECT_SETTINGS
 from nlp.detect import DetectSettings, RuleHit, phrase_pattern_ids, rule_hits, specificity
-from nlp.embedder import Embedder
+from nlp.embedder import Embedder, MemoEmbedder
 from nlp.semantic import METHOD_SUFFIX as SEMANTIC_SUFFIX
 from nlp.semantic import SemanticMatcher
 from nlp.stance_model import TRAIN, StanceModel, labelled_rows, training_fingerprint
@@ -110,7 +110,8 @@ class Analyzer:
         self.cue_rules = cue_rules(cue_patterns)
         self.nlp = build_pipeline(ruler_patterns(norm_patterns), ruler_patterns(cue_patterns))
         self.embedder = embedder
-        self.semantic = SemanticMatcher(embedder) if embedder and semantic else None
+        self._fitting_embedder = MemoEmbedder(embedder) if embedder else None  # both fits embed train
+        self.semantic = SemanticMatcher(self._fitting_embedder) if embedder and semantic else None
         self.detection = (DetectSettings.load()
                           if self.semantic and decide and DETECT_SETTINGS.exists() else None)
         self.phrase_ids = phrase_pattern_ids(norm_patterns)
@@ -159,7 +160,7 @@ class Analyzer:
         semantic layer) the one for norms found by resemblance, fitted on every gold
         pair seen as that path sees it: a zero-width topic at the sentence start."""
         rows = labelled_rows(TRAIN)
-        vectors = self.embedder.embed([row["text"] for row in rows]) if self.stance_vectors else None
+        vectors = self._fitting_embedder.embed([row["text"] for row in rows]) if self.stance_vectors else None
         mentioned: list[tuple[dict[str, float], int, str]] = []
         topical: list[tuple[dict[str, float], int, str]] = []
         for index, row in enumerate(rows):

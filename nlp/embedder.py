@@ -58,6 +58,23 @@ class MiniLMEmbedder:
         return np.asarray(vectors, dtype=np.float32)
 
 
+class MemoEmbedder:
+    """Embeds each distinct text once over its life: the start-up fits (the stance layer
+    and the semantic layer) both embed the training sentences. For fitting only, since it
+    keeps every vector; both embedders give a text the same vector whatever its batch."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+        self.model_name = inner.model_name
+        self._vectors: dict[str, np.ndarray] = {}
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        new = [text for text in dict.fromkeys(texts) if text not in self._vectors]
+        if new:
+            self._vectors.update(zip(new, self.inner.embed(new), strict=True))
+        return np.array([self._vectors[text] for text in texts], dtype=np.float32).reshape(len(texts), -1)
+
+
 def default_embedder(kind: str = DEFAULT_EMBEDDER) -> Embedder:
     """The embedder of a kind in EMBEDDER_KINDS. Their vectors differ a little, so each
     is stored under its own model name and is part of the analyzer's version."""

@@ -132,6 +132,12 @@ def test_default_analyzer_uses_vectors_only_when_it_has_them(fake_embedder):
     assert with_vectors.version != without.version
 
 
+def test_fitting_both_learned_layers_embeds_each_training_sentence_once(fake_embedder):
+    analyzer = default_analyzer(fake_embedder)
+    assert analyzer.model is not None and analyzer.semantic.classifier is not None
+    assert fake_embedder.calls and len(fake_embedder.calls) == len(set(fake_embedder.calls))
+
+
 def test_switching_embedder_replaces_the_stored_vectors(db, fake_embedder):
     load_sample_documents(db)
     process(db, default_analyzer(fake_embedder), fake_embedder)
