@@ -64,7 +64,7 @@ def stance_quality(kind: str, embedder, ilit: Path | None) -> list[str]:
     row = [kind, f"{precision:.3f}", f"{recall:.3f}", f"{f1:.3f}", f"{own.macro_f1(eval_stance.STANCES):.3f}"]
     if ilit:
         coded = eval_stance.evaluate_ilit(ilit, analyzer)
-        coded = coded[0] if isinstance(coded, tuple) else coded  # document_stances, not the proposed vote
+        coded = coded[0] if isinstance(coded, tuple) else coded  # document_stances, not the view it replaced
         _, recall_b, _ = coded.detection()
         labels = tuple(sorted({g for g, _, _ in coded.pairs}, key=eval_stance.STANCES.index))
         print(f"{kind}: iLIT recall {recall_b:.3f} ({coded.tp} of {coded.tp + coded.fn}); "

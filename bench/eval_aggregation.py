@@ -12,7 +12,7 @@ read the same rows), stance macro-F1 over support/oppose/qualified/mention on th
 detected gold pairs, end-to-end accuracy (a missed norm counts as wrong), a confusion
 matrix and accuracy per passage tag.
 
-Every aggregation other than the current view is one SQL query over the `stances`,
+Every aggregation is one SQL query over the `stances`,
 `sentences` and `documents` tables returning (title, norm_id, stance, confidence),
 so the winner can replace the `document_stances` view as it is.
 """
@@ -31,8 +31,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 sys.path.insert(0, str(REPO))
 
-from eval_stance import STANCES, VOTE_SQL, Scores, analysed_statements, confusion  # noqa: E402
+from eval_stance import STANCES, Scores, analysed_statements, confusion  # noqa: E402
 
+from db.schema import MIXED_EVIDENCE_FLOOR, MIXED_EVIDENCE_SHARE, _DOCUMENT_STANCES_V1, document_stances_sql  # noqa: E402
 from nlp.analyzer import default_analyzer  # noqa: E402
 from nlp.embedder import DEFAULT_EMBEDDER, EMBEDDER_KINDS, default_embedder  # noqa: E402
 
@@ -54,11 +55,32 @@ rows AS (
   WHERE d.superseded_in_run IS NULL
 )"""
 
-# (a) The current view: the most confident position-taking sentence; a mention only when
-# no sentence takes a position.
+# (a) The current view: the most confident position-taking sentence, qualified when a large
+# enough share of the confident evidence disagrees (db.schema.DOCUMENT_STANCES); a mention
+# only when no sentence takes a position.
 VIEW_SQL = """
 SELECT d.title, ds.norm_id, ds.stance, ds.confidence
 FROM document_stances ds JOIN documents d ON d.id = ds.document_id
+"""
+
+# (b) A vote: every position-taking sentence votes for its stance with its confidence, and
+# the stance with the largest total wins (confidence: its share of the total); a passage
+# with positions only in mentions stays a mention.
+VOTE_SQL = """
+WITH totals AS (
+  SELECT st.document_id, st.norm_id, st.stance, sum(st.confidence) AS weight
+  FROM stances st
+  WHERE st.stance <> 'mention'
+  GROUP BY st.document_id, st.norm_id, st.stance
+),
+ranked AS (
+  SELECT document_id, norm_id, stance, weight / sum(weight) OVER w AS confidence,
+         row_number() OVER (w ORDER BY weight DESC, stance) AS rank
+  FROM totals
+  WINDOW w AS (PARTITION BY document_id, norm_id)
+)
+SELECT d.title, r.norm_id, r.stance, r.confidence FROM ranked r
+JOIN documents d ON d.id = r.document_id WHERE r.rank = 1
 """
 
 # (c) Mixed evidence is qualified: when the position-taking sentences on a norm disagree
@@ -167,6 +189,14 @@ FROM ranked r JOIN documents d ON d.id = r.document_id WHERE r.rank = 1
 MIXED_OWN_SQL = MIXED_SQL.replace("ORDER BY stance <> 'mention' DESC, confidence DESC",
                                   "ORDER BY stance <> 'mention' DESC, own DESC, confidence DESC")
 
+# (e) The share rule of the view with other settings (db.schema.document_stances_sql):
+# qualified when confident sentences (>= floor) of the other polarity carry >= share of the
+# confident evidence.
+SHARE_SQL = """
+SELECT d.title, ds.norm_id, ds.stance, ds.confidence
+FROM ({query}) ds JOIN documents d ON d.id = ds.document_id
+"""
+SHARES = ((0.5, 0.3), (0.6, 0.2), (0.6, 0.4), (0.6, 0.5), (0.7, 0.3), (0.0, 0.4))
 QUALIFIED_MIN = (0.0, 0.6, 0.8)
 Prediction = dict[tuple[str, str], tuple[str, float]]
 
@@ -188,20 +218,29 @@ def aggregations(conn: sqlite3.Connection) -> dict[str, tuple[str, Prediction]]:
         return {(title, norm): (stance, confidence) for title, norm, stance, confidence in conn.execute(sql, params)}
 
     view = run(VIEW_SQL)
-    found = {"a": ("the view: most confident position-taking sentence", view),
+    found = {"a": ("the view: most confident position-taking sentence, qualified if disagreeing share >= "
+                   f"{MIXED_EVIDENCE_SHARE} of evidence >= {MIXED_EVIDENCE_FLOOR}", view),
+             "a1": ("the view before m006: most confident position-taking sentence",
+                    run(SHARE_SQL.format(query=_DOCUMENT_STANCES_V1))),
              # VOTE_SQL leaves out pairs with mentions only: the view's mention fills them in.
              "b": ("confidence-weighted vote of positions (VOTE_SQL)", {**view, **run(VOTE_SQL)})}
     for threshold in QUALIFIED_MIN:
-        found[f"c{threshold:.1f}"] = (f"mixed evidence -> qualified (qualified >= {threshold:.1f}), else the view",
+        found[f"c{threshold:.1f}"] = (f"mixed evidence -> qualified (qualified >= {threshold:.1f}), "
+                                      "else the most confident sentence",
                                       run(MIXED_SQL, qualified_min=threshold))
     found["d1"] = ("last position-taking sentence", run(LAST_SQL))
     found["d2"] = ("vote with mentions", run(VOTE_MENTIONS_SQL))
     for threshold in QUALIFIED_MIN:
         found[f"d3-{threshold:.1f}"] = (f"mixed evidence -> qualified (qualified >= {threshold:.1f}), else the last",
                                         run(MIXED_LAST_SQL, qualified_min=threshold))
-    found["d4"] = ("the speaker's own view first (first-person cue), else the view", run(OWN_SQL))
+    found["d4"] = ("the speaker's own view first (first-person cue), else the most confident sentence", run(OWN_SQL))
     found["d5-0.0"] = ("mixed evidence -> qualified (qualified >= 0.0), else the speaker's own view",
                        run(MIXED_OWN_SQL, qualified_min=0.0))
+    for floor, share in SHARES:
+        found[f"e{floor:.1f}-{share:.1f}"] = (
+            f"disagreeing share >= {share:.1f} of evidence >= {floor:.1f} -> qualified, "
+            "else the most confident sentence",
+            run(SHARE_SQL.format(query=document_stances_sql(floor, share))))
     return found
 
 

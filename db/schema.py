@@ -173,7 +173,9 @@ def m003_analysis_tables(db: sqlite_utils.Database) -> None:
 
 @migrations()
 def m004_views(db: sqlite_utils.Database) -> None:
-    _create_stance_views(db)
+    # As first applied; m006 replaces both views.
+    db.create_view("document_stances", _DOCUMENT_STANCES_V1)
+    db.create_view("positions", _POSITIONS_V1)
 
 
 @migrations()
@@ -182,12 +184,138 @@ def m005_full_text_search(db: sqlite_utils.Database) -> None:
     db["documents"].enable_fts(["title", "text"], create_triggers=True, tokenize="porter")
 
 
-def _create_stance_views(db: sqlite_utils.Database) -> None:
-    # One row per current document and norm: the decisive sentence is the most
-    # confident one that takes a position; a bare mention only when none does.
-    db.create_view(
-        "document_stances",
-        """
+@migrations()
+def m006_mixed_evidence_is_qualified(db: sqlite_utils.Database) -> None:
+    db.execute("DROP VIEW positions")  # reads document_stances
+    db.execute("DROP VIEW document_stances")
+    db.create_view("document_stances", DOCUMENT_STANCES)
+    db.create_view("positions", POSITIONS)
+
+
+# Document stances: only sentences at least this confident weigh in the mixed-evidence test,
+# and a disagreeing share of at least this much makes the document qualified. Chosen on the
+# hand-labelled passages (bench/eval_aggregation.py).
+MIXED_EVIDENCE_FLOOR = 0.6
+MIXED_EVIDENCE_SHARE = 0.3
+
+# One row per current document and norm. The decisive sentence is the most confident one
+# that takes a position (a bare mention only when none does). If confident sentences of the
+# other polarity (qualified ones at half weight) carry at least MIXED_EVIDENCE_SHARE of the
+# confident evidence, the document is qualified and the strongest of them is kept as
+# counter-evidence: "we accept X ..., but on Y we reserve our position". A share, not a
+# count, so one stray sentence in a long position paper does not turn it qualified.
+def document_stances_sql(floor: float = MIXED_EVIDENCE_FLOOR, share: float = MIXED_EVIDENCE_SHARE) -> str:
+    """The document_stances query with other settings (bench/eval_aggregation.py compares them)."""
+    return f"""
+WITH rows AS (
+  SELECT st.document_id, st.state, st.norm_id, st.stance, st.confidence, st.sentence_id, s.position
+  FROM stances st
+  JOIN sentences s ON s.id = st.sentence_id
+  JOIN documents d ON d.id = st.document_id
+  WHERE d.superseded_in_run IS NULL
+),
+decisive AS (
+  SELECT * FROM (
+    SELECT rows.*, row_number() OVER (
+             PARTITION BY document_id, norm_id
+             ORDER BY stance <> 'mention' DESC, confidence DESC, position) AS rank
+    FROM rows
+  ) WHERE rank = 1
+),
+weights AS (
+  SELECT document_id, norm_id,
+         sum(CASE stance WHEN 'support' THEN confidence ELSE 0 END) AS support,
+         sum(CASE stance WHEN 'oppose' THEN confidence ELSE 0 END) AS oppose,
+         sum(CASE stance WHEN 'qualified' THEN confidence ELSE 0 END) AS qualified
+  FROM rows WHERE confidence >= {floor} AND stance <> 'mention'
+  GROUP BY document_id, norm_id
+),
+judged AS (
+  SELECT decisive.*,
+         coalesce(decisive.stance IN ('support', 'oppose')
+                  AND against > 0 AND against >= {share} * (support + oppose + qualified), 0) AS mixed
+  FROM decisive
+  LEFT JOIN (
+    SELECT weights.*, CASE d.stance WHEN 'support' THEN oppose ELSE support END + 0.5 * qualified AS against
+    FROM weights JOIN decisive d USING (document_id, norm_id)
+  ) w USING (document_id, norm_id)
+),
+counter AS (
+  SELECT rows.document_id, rows.norm_id, rows.sentence_id,
+         row_number() OVER (PARTITION BY rows.document_id, rows.norm_id
+                            ORDER BY rows.stance = 'qualified', rows.confidence DESC, rows.position) AS rank
+  FROM rows JOIN judged j USING (document_id, norm_id)
+  WHERE j.mixed AND rows.confidence >= {floor}
+    AND rows.stance NOT IN ('mention', j.stance)
+)
+SELECT j.document_id, j.state, j.norm_id,
+       CASE WHEN j.mixed THEN 'qualified' ELSE j.stance END AS stance,
+       j.confidence, j.sentence_id AS evidence_sentence_id,
+       counter.sentence_id AS counter_evidence_sentence_id
+FROM judged j
+LEFT JOIN counter ON counter.document_id = j.document_id AND counter.norm_id = j.norm_id
+                 AND counter.rank = 1
+"""
+
+
+DOCUMENT_STANCES = document_stances_sql()
+
+# A state's current stance per norm: the latest dated document that takes a position
+# decides (a later bare mention does not undo a position). A state speaking for a group
+# (NAM, Arab Group) states the group's view, not its own; the EU's and AU's own statements
+# (state EUN, AU) are their positions. A change of view stays visible: the latest earlier
+# stance that differs, with its date and quote.
+POSITIONS = """
+WITH dated AS (
+  SELECT ds.*, d.date,
+         row_number() OVER w_latest AS rank,
+         count(*) OVER w_all AS documents,
+         min(d.date) OVER w_all AS first_date,
+         max(d.date) OVER w_all AS last_date
+  FROM document_stances ds JOIN documents d ON d.id = ds.document_id
+  WHERE ds.state IS NOT NULL
+    AND (d.speaker_role IS NOT 'group' OR d.state IN ('EUN', 'AU'))
+  WINDOW w_all AS (PARTITION BY ds.state, ds.norm_id),
+         w_latest AS (PARTITION BY ds.state, ds.norm_id
+                      ORDER BY ds.stance <> 'mention' DESC, d.date DESC, ds.confidence DESC)
+),
+earlier AS (
+  SELECT latest.state, latest.norm_id, other.stance, other.date, other.evidence_sentence_id,
+         row_number() OVER (PARTITION BY latest.state, latest.norm_id
+                            ORDER BY other.date DESC, other.confidence DESC) AS rank
+  FROM dated AS latest
+  JOIN dated AS other ON other.state = latest.state AND other.norm_id = latest.norm_id
+                     AND other.stance <> latest.stance AND other.stance <> 'mention'
+  WHERE latest.rank = 1
+)
+SELECT latest.state, latest.norm_id, latest.stance, latest.confidence, latest.documents,
+       latest.first_date, latest.last_date, latest.evidence_sentence_id,
+       latest.counter_evidence_sentence_id,
+       latest.document_id AS evidence_document_id,
+       earlier.stance AS earlier_stance, earlier.date AS earlier_date,
+       earlier.evidence_sentence_id AS earlier_evidence_sentence_id
+FROM dated AS latest
+LEFT JOIN earlier ON earlier.state = latest.state AND earlier.norm_id = latest.norm_id
+                 AND earlier.rank = 1
+WHERE latest.rank = 1
+"""
+
+
+def ensure_schema(db: sqlite_utils.Database) -> None:
+    """Apply pending migrations and bring reference data up to date.
+
+    Writes nothing when the schema and reference data are already current.
+    """
+    if migrations.pending(db):
+        migrations.apply(db)
+    from db.reference import sync_reference_data
+
+    with write_transaction(db):
+        sync_reference_data(db)
+
+
+# The views as m004 created them (kept so that migration stays as applied).
+_DOCUMENT_STANCES_V1 = """
         WITH ranked AS (
           SELECT st.document_id, st.state, st.norm_id, st.stance, st.confidence,
                  st.sentence_id,
@@ -203,15 +331,9 @@ def _create_stance_views(db: sqlite_utils.Database) -> None:
         SELECT document_id, state, norm_id, stance, confidence,
                sentence_id AS evidence_sentence_id
         FROM ranked WHERE rank = 1
-        """,
-    )
-    # A state's current stance per norm: the latest dated document that takes a position
-    # decides (a later bare mention does not undo a position). A state
-    # speaking for a group (NAM, Arab Group) states the group's view, not its own; the
-    # EU's and AU's own statements (state EUN, AU) are their positions.
-    db.create_view(
-        "positions",
         """
+
+_POSITIONS_V1 = """
         WITH dated AS (
           SELECT ds.*, d.date,
                  row_number() OVER w_latest AS rank,
@@ -244,18 +366,4 @@ def _create_stance_views(db: sqlite_utils.Database) -> None:
         LEFT JOIN earlier ON earlier.state = latest.state AND earlier.norm_id = latest.norm_id
                          AND earlier.rank = 1
         WHERE latest.rank = 1
-        """,
-    )
-
-
-def ensure_schema(db: sqlite_utils.Database) -> None:
-    """Apply pending migrations and bring reference data up to date.
-
-    Writes nothing when the schema and reference data are already current.
-    """
-    if migrations.pending(db):
-        migrations.apply(db)
-    from db.reference import sync_reference_data
-
-    with write_transaction(db):
-        sync_reference_data(db)
+        """

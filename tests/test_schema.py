@@ -124,6 +124,30 @@ def test_a_later_mention_does_not_undo_a_position(db):
     assert (row["documents"], row["first_date"], row["last_date"]) == (2, "2019-01-01", "2023-01-01")
 
 
+def test_mixed_evidence_makes_a_document_qualified_with_counter_evidence(db):
+    paper = Document(text="p", url="u1", state="NLD", speaker="Netherlands", date="2019-07-05")
+    insert_document(db, paper)
+    evidence = add_stance(db, paper, 0, "law.sovereignty-rule", "support", 0.9)
+    counter = add_stance(db, paper, 1, "law.sovereignty-rule", "oppose", 0.8)
+    add_stance(db, paper, 2, "law.sovereignty-rule", "oppose", 0.5)  # too unsure to count
+    (row,) = db.query("select * from document_stances")
+    assert (row["stance"], row["evidence_sentence_id"], row["counter_evidence_sentence_id"]) == (
+        "qualified", evidence, counter)
+    (position,) = db.query("select * from positions")
+    assert (position["stance"], position["counter_evidence_sentence_id"]) == ("qualified", counter)
+
+
+def test_one_stray_sentence_does_not_qualify_a_long_paper(db):
+    paper = Document(text="p", url="u1", state="NLD", speaker="Netherlands", date="2019-07-05")
+    insert_document(db, paper)
+    for position in range(5):
+        add_stance(db, paper, position, "law.sovereignty-rule", "support", 0.8)
+    add_stance(db, paper, 5, "law.sovereignty-rule", "oppose", 0.75)
+    add_stance(db, paper, 6, "law.sovereignty-rule", "qualified", 0.7)  # counts half: 1.1 of 5.45 disagrees
+    (row,) = db.query("select * from document_stances")
+    assert (row["stance"], row["counter_evidence_sentence_id"]) == ("support", None)
+
+
 def test_same_document_twice_is_stored_once(db):
     document = Document(text="Same text.", url="https://example.org/a", state="FRA", speaker="France",
                         date="2020-01-01")

@@ -27,13 +27,15 @@ POSITION_ROWS = """
 select p.state, st.name as state_name, p.norm_id, n.label as norm, n.family, p.stance,
   p.confidence, p.documents, p.first_date, p.last_date, p.evidence_sentence_id,
   s.text as evidence, d.id as document_id, d.title as source_title, d.url as source_url,
-  d.provenance, d.forum, p.earlier_stance, p.earlier_date, es.text as earlier_evidence
+  d.provenance, d.forum, p.earlier_stance, p.earlier_date, es.text as earlier_evidence,
+  cs.text as counter_evidence
 from positions p
 join states st on st.iso3 = p.state
 join norms n on n.id = p.norm_id
 left join sentences s on s.id = p.evidence_sentence_id
 left join documents d on d.id = p.evidence_document_id
 left join sentences es on es.id = p.earlier_evidence_sentence_id
+left join sentences cs on cs.id = p.counter_evidence_sentence_id
 """
 
 
