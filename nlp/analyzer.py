@@ -14,12 +14,13 @@ import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
-from functools import cached_property
+from dataclasses import dataclass, field, replace
+from functools import cache, cached_property
 from typing import TypeVar
 
 import numpy as np
 import spacy
+import yaml
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -29,7 +30,7 @@ from nlp.detect import SETTINGS as DETECT_SETTINGS
 from nlp.detect import DetectSettings, RuleHit, phrase_pattern_ids, rule_hits, specificity
 from nlp.embedder import Embedder, MemoEmbedder
 from nlp.semantic import METHOD_SUFFIX as SEMANTIC_SUFFIX
-from nlp.semantic import SemanticMatcher
+from nlp.semantic import NORMS_YML, SemanticMatcher
 from nlp.stance_model import TRAIN, StanceModel, labelled_rows, training_fingerprint
 from nlp.rules import (
     CUE_PATTERNS,
@@ -40,7 +41,7 @@ from nlp.rules import (
     ruler_patterns,
 )
 
-NLP_VERSION = "0.3"
+NLP_VERSION = "0.4"  # 0.4: a norm's `implies` in norms.yml adds the implied norm
 SECTION_HINT_FACTOR = 0.7  # a heading is weaker evidence of the topic than the sentence's own words
 SEMANTIC_FACTOR = 0.7  # so is a resemblance to the norm's prototypes (nlp.semantic)
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
@@ -293,6 +294,7 @@ class Analyzer:
             if self.semantic is not None:
                 found = rule_found | {s.norm_id for s in stances}
                 stances += self._semantic_stances(doc, sent, vector, resembling, found)
+            stances += implied_stances(stances)
             sentences.append(
                 AnalysedSentence(
                     position=position,
@@ -437,6 +439,26 @@ class Analyzer:
                 for norm, _, found in self._mentions(doc, sent):
                     features.setdefault(norm.label_, found)
         return features
+
+
+@cache
+def implications(path=NORMS_YML) -> dict[str, tuple[str, ...]]:
+    """Norm -> the norms it is part of (`implies` in norms.yml): a stance on the Paris Call's
+    non-proliferation principle is a stance on that part of UN norm 13(i)."""
+    entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return {entry["id"]: tuple(entry["implies"]) for entry in entries if entry.get("implies")}
+
+
+def implied_stances(stances: list[NormStance]) -> list[NormStance]:
+    """The same stance on each implied norm the sentence has no stance on of its own."""
+    found, added = {s.norm_id for s in stances}, []
+    for stance in sorted(stances, key=lambda s: -s.confidence):  # the most confident source speaks
+        for implied in implications().get(stance.norm_id, ()):
+            if implied not in found:
+                found.add(implied)
+                added.append(replace(stance, norm_id=implied, method=f"{stance.method}+implied",
+                                     pattern_id=f"implied:{stance.norm_id}"))
+    return added
 
 
 def default_analyzer(embedder: Embedder | None) -> Analyzer:

@@ -239,3 +239,17 @@ def test_the_learned_layer_gives_mention_and_qualified_only_on_a_sign_of_them():
     assert model.predict({"word=d": 1.0, "sentence=REPORTED": 1.0})[0] == "mention"
     stance, confidence = model.predict({"word=d": 1.0, "rule=support": 1.0})
     assert stance != "mention" and 0 < confidence <= 1
+
+
+def test_a_norm_passes_its_stance_to_the_norm_it_is_part_of():
+    from nlp.analyzer import NormStance, implications, implied_stances
+    from nlp.detect import norm_families
+
+    assert implications()["paris.8"] == ("gcsc.8",)
+    assert all(set(targets) <= set(norm_families()) for targets in implications().values())
+    hack_back = NormStance("paris.8", "oppose", 0.7, "rules+lr-v1", "allowed", "semantic:paris.8")
+    (added,) = implied_stances([hack_back])
+    assert (added.norm_id, added.stance, added.confidence, added.method) == (
+        "gcsc.8", "oppose", 0.7, "rules+lr-v1+implied")
+    own = NormStance("gcsc.8", "support", 0.9, "rules-v1", None, "gcsc.8/hack-back")
+    assert implied_stances([hack_back, own]) == []  # the sentence's own stance there stands
