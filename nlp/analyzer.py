@@ -277,6 +277,8 @@ class Analyzer:
 
     def _classify(self, segmented: _Segmented, vectors: list[np.ndarray | None]) -> list[AnalysedSentence]:
         sentences = []
+        semantic = (self.semantic.probabilities(vectors, segmented.texts)
+                    if self.semantic is not None and segmented.texts else [])
         for position, ((offset, doc, sent), vector) in enumerate(zip(segmented.spans, vectors, strict=True)):
             start = offset + sent.start_char
             section = segmented.headings.at(start)
@@ -284,11 +286,11 @@ class Analyzer:
             rule_found = {s.norm_id for s in stances}
             resembling: list[tuple[str, float]] = []
             if self.detection is not None:
-                kept = self.detection.decide(self._rule_hits(doc, sent), self.semantic.probabilities(vector))
+                kept = self.detection.decide(self._rule_hits(doc, sent), semantic[position])
                 stances = [s for s in stances if s.norm_id in kept]
                 resembling = sorted(kept.items(), key=lambda item: (-item[1], item[0]))
             elif self.semantic is not None:
-                resembling = self.semantic.matches(vector)
+                resembling = self.semantic.matches(semantic[position])
             # A dropped rule hit is not brought back by the heading: the decision read the sentence.
             stances += self._section_stances(doc, sent, section, rule_found)
             if self.semantic is not None:

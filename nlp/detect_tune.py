@@ -206,7 +206,8 @@ def main() -> None:
     hits = [analyzer.rule_hits(row["text"]) for row in rows]
     embedder = default_embedder(args.embedder)
     semantic = SemanticSettings.load()
-    probabilities = out_of_fold_probabilities(EmbeddedPrototypes.of(embedder, rows), semantic.c)
+    embedded = EmbeddedPrototypes.of(embedder, rows, semantic.lexical_weight)
+    probabilities = out_of_fold_probabilities(embedded, semantic.c)
 
     rules_only = count(gold, [set(h) for h in hits])
     current = count(gold, [set(h) | above(probabilities.held[i], semantic.threshold) for i, h in enumerate(hits)])

@@ -5,7 +5,10 @@ training sentences labelled with it (nlp/data/labelled/train.jsonl; the held-out
 file and the iLIT passages are never read here). Unlabelled training sentences
 are prototypes of "none". A multinomial logistic regression over the sentence
 embeddings (unit vectors, so each class score is a dot product with a learned
-prototype direction) turns a sentence into a probability per norm.
+prototype direction) and, scaled by `lexical_weight`, the TF-IDF of the sentence's
+words and word pairs (fitted on the same prototypes) turns a sentence into a
+probability per norm. The embedding finds paraphrases; the words keep apart norms
+whose sentences sound alike ("critical infrastructure" attacked or protected).
 
 How the analyzer uses them: the learned keep/drop decision (nlp.detect) reads the
 whole probability vector, proposes every norm at or above its low cut-off next to
@@ -34,27 +37,33 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 from nlp.embedder import Embedder
-from nlp.stance_model import TRAIN, labelled_rows, linear_probabilities
+from nlp.stance_model import TRAIN, labelled_rows, probabilities_from_scores
 
 logger = logging.getLogger(__name__)
 NORMS_YML = Path(__file__).with_name("norms.yml")
 SETTINGS = Path(__file__).with_name("data") / "semantic.json"
 NONE = "none"  # the class of training sentences that address no norm
 METHOD_SUFFIX = "+semantic"
+# Words and word pairs seen in at least two prototypes, log-scaled counts.
+LEXICAL_FEATURES = {"ngram_range": (1, 2), "min_df": 2, "sublinear_tf": True}
 
 
 @dataclass(frozen=True)
 class SemanticSettings:
     c: float  # inverse regularisation of the logistic regression
     threshold: float  # probability a norm needs to be a match
+    lexical_weight: float = 0.0  # scale of the TF-IDF features next to the embedding; 0: none
 
     @classmethod
     def load(cls, path: Path = SETTINGS) -> SemanticSettings:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(c=float(data["c"]), threshold=float(data["threshold"]))
+        return cls(c=float(data["c"]), threshold=float(data["threshold"]),
+                   lexical_weight=float(data.get("lexical_weight", 0.0)))
 
 
 def prototypes(rows: list[dict], norms_path: Path = NORMS_YML) -> tuple[list[str], list[str]]:
@@ -72,19 +81,45 @@ def prototypes(rows: list[dict], norms_path: Path = NORMS_YML) -> tuple[list[str
 
 
 class NormClassifier:
-    """Probabilities per norm for sentence embeddings, fitted on prototype embeddings."""
+    """Probabilities per norm for sentences (embedding, text), fitted on the prototypes'."""
 
-    def __init__(self, vectors: np.ndarray, labels: list[str], c: float) -> None:
+    def __init__(self, vectors: np.ndarray, labels: list[str], c: float,
+                 texts: list[str] | None = None, lexical_weight: float = 0.0) -> None:
+        self.lexical = TfidfVectorizer(**LEXICAL_FEATURES).fit(texts) if lexical_weight and texts else None
+        self.lexical_weight = lexical_weight
         self.classifier = LogisticRegression(C=c, max_iter=5000)
-        self.classifier.fit(vectors, labels)
+        self.classifier.fit(self._features(vectors, texts), labels)
         self.norms = [str(label) for label in self.classifier.classes_]
+        # Split so one sentence is scored in numpy: the embedding's weights and the words'.
+        dimensions = np.atleast_2d(vectors).shape[1]
+        self._vector_weights = self.classifier.coef_[:, :dimensions]
+        self._word_weights = self.classifier.coef_[:, dimensions:].T.copy()
 
-    def probabilities(self, vectors: np.ndarray) -> np.ndarray:
-        return self.classifier.predict_proba(np.atleast_2d(vectors))
+    def _features(self, vectors: np.ndarray, texts: list[str] | None):
+        vectors = np.atleast_2d(vectors)
+        if self.lexical is None:
+            return vectors
+        words = self.lexical.transform(texts) * self.lexical_weight
+        return sparse.hstack([sparse.csr_matrix(vectors), words], format="csr")
 
-    def matches(self, vector: np.ndarray, threshold: float) -> list[tuple[str, float]]:
+    def probabilities(self, vectors: np.ndarray, texts: list[str] | None = None) -> np.ndarray:
+        return self.classifier.predict_proba(self._features(vectors, texts))
+
+    def probability_rows(self, vectors: np.ndarray, texts: list[str] | None = None) -> np.ndarray:
+        """`probabilities` in numpy, without sklearn's per-call checks; the texts' TF-IDF in one
+        call (one sentence at a time costs 0.6 ms, a batch 0.04 ms a sentence)."""
+        scores = np.atleast_2d(vectors).astype(np.float64) @ self._vector_weights.T + self.classifier.intercept_
+        if self.lexical is not None:
+            words = self.lexical.transform(texts if texts is not None else [""] * len(scores))
+            scores = scores + self.lexical_weight * (words @ self._word_weights)
+        return np.vstack([probabilities_from_scores(row) for row in scores])
+
+    def probability_row(self, vector: np.ndarray, text: str | None = None) -> np.ndarray:
+        return self.probability_rows(vector, [text or ""])[0]
+
+    def matches(self, vector: np.ndarray, threshold: float, text: str | None = None) -> list[tuple[str, float]]:
         """(norm id, probability) of every norm at or above the threshold, most probable first."""
-        probabilities = linear_probabilities(self.classifier, np.asarray(vector, dtype=np.float64))
+        probabilities = self.probability_row(vector, text)
         found = [(norm, float(p)) for norm, p in zip(self.norms, probabilities, strict=True)
                  if norm != NONE and p >= threshold]
         return sorted(found, key=lambda item: -item[1])
@@ -109,7 +144,8 @@ class SemanticMatcher:
     @property
     def version(self) -> str:
         """Changes with the settings, the prototypes and the embedding model."""
-        digest = hashlib.sha256(json.dumps([self.settings.c, self.settings.threshold]).encode())
+        settings = [self.settings.c, self.settings.threshold, self.settings.lexical_weight]
+        digest = hashlib.sha256(json.dumps(settings).encode())
         for path in (self.train, self.norms_path):
             digest.update(path.read_bytes())
         digest.update(self.embedder.model_name.encode())
@@ -119,14 +155,17 @@ class SemanticMatcher:
     def classifier(self) -> NormClassifier:
         if self._classifier is None:
             texts, labels = prototypes(labelled_rows(self.train), self.norms_path)
-            self._classifier = NormClassifier(self.embedder.embed(texts), labels, self.settings.c)
+            self._classifier = NormClassifier(self.embedder.embed(texts), labels, self.settings.c,
+                                              texts, self.settings.lexical_weight)
             logger.info("semantic layer fitted prototypes=%d norms=%d", len(texts), len(set(labels)) - 1)
         return self._classifier
 
-    def matches(self, vector: np.ndarray) -> list[tuple[str, float]]:
-        return self.classifier.matches(vector, self.settings.threshold)
+    def probabilities(self, vectors: list[np.ndarray], texts: list[str]) -> list[dict[str, float]]:
+        """Probability of every norm (and of "none") for each sentence (embedding, text)."""
+        rows = self.classifier.probability_rows(np.vstack(vectors), texts)
+        return [{norm: float(p) for norm, p in zip(self.classifier.norms, row, strict=True)} for row in rows]
 
-    def probabilities(self, vector: np.ndarray) -> dict[str, float]:
-        """Probability of every norm (and of "none") for one sentence embedding."""
-        row = linear_probabilities(self.classifier.classifier, np.asarray(vector, dtype=np.float64))
-        return {norm: float(p) for norm, p in zip(self.classifier.norms, row, strict=True)}
+    def matches(self, probabilities: dict[str, float]) -> list[tuple[str, float]]:
+        """(norm id, probability) of the norms at or above the threshold, most probable first."""
+        found = [(norm, p) for norm, p in probabilities.items() if norm != NONE and p >= self.settings.threshold]
+        return sorted(found, key=lambda item: -item[1])

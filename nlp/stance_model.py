@@ -86,8 +86,12 @@ class StanceModel:
 def linear_probabilities(classifier: LogisticRegression, row: np.ndarray) -> np.ndarray:
     """classifier.predict_proba for one row, in numpy: per-sentence calls spent most of
     their time in sklearn's input validation."""
-    scores = classifier.coef_ @ row + classifier.intercept_
-    if len(classifier.classes_) == 2:  # sklearn's binary case: one score, for the second class
+    return probabilities_from_scores(classifier.coef_ @ row + classifier.intercept_)
+
+
+def probabilities_from_scores(scores: np.ndarray) -> np.ndarray:
+    """A logistic regression's class probabilities from its decision scores."""
+    if len(scores) == 1:  # sklearn's binary case: one score, for the second class
         positive = 1 / (1 + np.exp(-scores[0]))
         return np.array([1 - positive, positive])
     scores = np.exp(scores - scores.max())

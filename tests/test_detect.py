@@ -99,11 +99,11 @@ class StubMatcher:
     def __init__(self, probabilities: dict[str, float]) -> None:
         self.fixed = probabilities
 
-    def probabilities(self, vector):
-        assert vector is not None
-        return self.fixed
+    def probabilities(self, vectors, texts):
+        assert all(vector is not None for vector in vectors) and len(vectors) == len(texts)
+        return [self.fixed for _ in texts]
 
-    def matches(self, vector):
+    def matches(self, probabilities):
         raise AssertionError("with the decision, the semantic threshold is not used")
 
 
@@ -154,24 +154,28 @@ def test_folds_partition_the_lines_by_line_number():
 
 
 class RecordingClassifier:
-    """Records which training lines each fit saw; its 'none' probability is the fit's number."""
+    """Records which training lines each fit saw, by vector and by text (the TF-IDF is fitted
+    on the texts); its 'none' probability is the fit's number."""
 
     fits: list[set[int]] = []
 
-    def __init__(self, vectors, labels, c) -> None:
+    def __init__(self, vectors, labels, c, texts=None, lexical_weight=0.0) -> None:
         self.fit = len(self.fits)
-        # prototype vectors are zero; line i's vector is the unit vector e_i
-        self.fits.append({int(np.argmax(vector)) for vector in vectors if vector.any()})
+        # prototype vectors are zero; line i's vector is the unit vector e_i and its text "line i"
+        seen = {int(np.argmax(vector)) for vector in vectors if vector.any()}
+        assert {text for text in texts if text.startswith("line")} == {f"line {i}" for i in seen}
+        self.fits.append(seen)
         self.norms = [NONE, "un13a"]
 
-    def probabilities(self, vectors):
+    def probabilities(self, vectors, texts=None):
         return np.array([[float(self.fit), 0.0]] * len(vectors))
 
 
 def test_no_semantic_probability_comes_from_a_fit_that_saw_the_held_back_fold(monkeypatch):
     count = 17
     rows = [{"text": f"line {i}", "labels": {"un13a": "support"} if i % 3 else {}} for i in range(count)]
-    embedded = EmbeddedPrototypes(np.zeros((2, count)), ["un13a", "un13b"], np.eye(count), rows)
+    embedded = EmbeddedPrototypes(np.zeros((2, count)), ["un13a", "un13b"], np.eye(count), rows,
+                                  ["norm a", "norm b"], lexical_weight=1.0)
     monkeypatch.setattr(semantic_tune, "NormClassifier", RecordingClassifier)
     monkeypatch.setattr(RecordingClassifier, "fits", [])
     probabilities = detect_tune.out_of_fold_probabilities(embedded, c=1.0)

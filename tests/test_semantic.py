@@ -21,8 +21,12 @@ class StubMatcher:
     def __init__(self, found: list[tuple[str, float]]) -> None:
         self.found = found
 
-    def matches(self, vector):
-        assert vector is not None  # the analyzer passes the sentence's own embedding
+    def probabilities(self, vectors, texts):
+        assert all(vector is not None for vector in vectors)  # the sentences' own embeddings
+        assert len(vectors) == len(texts)
+        return [{} for _ in texts]
+
+    def matches(self, probabilities):
         return self.found
 
 
@@ -50,6 +54,26 @@ def test_classifier_matches_norms_above_the_threshold_and_never_none():
     assert norm == "un13a" and probability > 0.5
     assert classifier.matches(np.array([0.0, 0.0, 1.0]), threshold=0.3) == []  # closest to "none"
     assert len(classifier.matches(np.array([0.7, 0.7, 0.0]), threshold=0.01)) == 2
+
+
+def test_words_tell_apart_norms_whose_sentences_embed_alike():
+    same = np.array([1.0, 0.0, 0.0])
+    texts = ["States must not attack critical infrastructure", "never attack the infrastructure of others",
+             "States should protect their own critical infrastructure", "protect our infrastructure at home",
+             "the weather was pleasant", "the weather today"]
+    labels = ["un13f", "un13f", "un13g", "un13g", NONE, NONE]
+    vectors = np.vstack([same] * 4 + [np.array([0.0, 0.0, 1.0])] * 2)
+    lexical = NormClassifier(vectors, labels, c=100.0, texts=texts, lexical_weight=2.0)
+    (norm, _), *_ = lexical.matches(same, threshold=0.0, text="attack critical infrastructure")
+    assert norm == "un13f"
+    (norm, _), *_ = lexical.matches(same, threshold=0.0, text="protect critical infrastructure")
+    assert norm == "un13g"
+    # one sentence scored in numpy is the same as sklearn's batch
+    batch = lexical.probabilities(same, ["protect critical infrastructure"])[0]
+    assert np.allclose(lexical.probability_row(same, "protect critical infrastructure"), batch)
+    embedding_only = NormClassifier(vectors, labels, c=100.0)
+    first, second = embedding_only.matches(same, threshold=0.0)
+    assert abs(first[1] - second[1]) < 1e-3  # the vectors alone cannot choose
 
 
 def test_settings_are_data_chosen_on_train():

@@ -127,6 +127,19 @@ def test_matrix_has_a_cell_per_position(site, published):
     assert len(cells) == query(published, "select count(*) from positions")[0][0]
 
 
+def test_a_qualified_position_from_mixed_evidence_quotes_both_sides(site, published):
+    mixed = query(published, """select p.state, p.norm_id, s.text, c.text from positions p
+                                join sentences s on s.id = p.evidence_sentence_id
+                                join sentences c on c.id = p.counter_evidence_sentence_id""")
+    assert mixed, "the sample has no document with mixed evidence"
+    for state, norm, evidence, counter in mixed:
+        (row,) = page(site, f"/state/{state}").xpath(f'//tr[@data-norm="{norm}"]')
+        assert row.xpath('string(.//span[contains(@class, "stance")])') == "qualified"
+        quotes = [quote.strip("“” \n") for quote in row.xpath('.//blockquote/text()')]
+        assert evidence.strip('"') in quotes and counter.strip('"') in quotes
+        assert row.xpath('string(.//*[@class="evidence counter"])').strip("“” \n") == counter.strip('"')
+
+
 def test_states_and_norms_indexes(site, published):
     states = page(site, "/states")
     assert len(states.xpath("//tbody/tr")) == query(published, "select count(*) from states")[0][0]
