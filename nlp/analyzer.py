@@ -21,6 +21,8 @@ from typing import TypeVar
 import numpy as np
 import spacy
 import yaml
+from scipy import sparse
+from sklearn.feature_extraction.text import TfidfVectorizer
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
@@ -31,7 +33,7 @@ from nlp.detect import DetectSettings, RuleHit, phrase_pattern_ids, rule_hits, s
 from nlp.embedder import Embedder, MemoEmbedder
 from nlp.semantic import METHOD_SUFFIX as SEMANTIC_SUFFIX
 from nlp.semantic import NORMS_YML, SemanticMatcher
-from nlp.stance_model import TRAIN, StanceModel, labelled_rows, training_fingerprint
+from nlp.stance_model import TRAIN, StanceModel, fit_words, labelled_rows, training_fingerprint
 from nlp.rules import (
     CUE_PATTERNS,
     NORM_PATTERNS,
@@ -131,11 +133,15 @@ class Analyzer:
         self.version = version
 
     @cached_property
-    def _learned_layers(self) -> dict[str, StanceModel | None]:
+    def _learned_layers(self) -> dict:
         """Fitted on first use (seconds: it embeds and parses the training file), so that a
         `process` with nothing to analyse, which needs only the version, does not train."""
-        model, topic_model = self._train() if self._learns else (None, None)
-        return {"model": model, "topic_model": topic_model}
+        if not self._learns:
+            return {"model": None, "topic_model": None, "words": None}
+        rows = labelled_rows(TRAIN)
+        words = fit_words([row["text"] for row in rows])
+        model, topic_model = self._train(rows, words)
+        return {"model": model, "topic_model": topic_model, "words": words}
 
     @property
     def model(self) -> StanceModel | None:
@@ -155,12 +161,11 @@ class Analyzer:
     def topic_model(self, value: StanceModel | None) -> None:
         self._learned_layers["topic_model"] = value
 
-    def _train(self) -> tuple[StanceModel | None, StanceModel | None]:
+    def _train(self, rows: list[dict], words: TfidfVectorizer) -> tuple[StanceModel | None, StanceModel | None]:
         """The learned layer for the norms the rules find, fitted on every gold
         (sentence, norm) pair of the training file that they detect, and (with the
         semantic layer) the one for norms found by resemblance, fitted on every gold
         pair seen as that path sees it: a zero-width topic at the sentence start."""
-        rows = labelled_rows(TRAIN)
         vectors = self._fitting_embedder.embed([row["text"] for row in rows]) if self.stance_vectors else None
         mentioned: list[tuple[dict[str, float], int, str]] = []
         topical: list[tuple[dict[str, float], int, str]] = []
@@ -173,14 +178,26 @@ class Analyzer:
                     mentioned.append((found[norm], index, stance))
                 if self.semantic is not None:
                     topical.append((self._topic_stance(doc, sent, norm)[1], index, stance))
-        return self._fit(mentioned, vectors), self._fit(topical, vectors)
+        sentence_words = words.transform([row["text"] for row in rows])
+        return self._fit(mentioned, vectors, sentence_words), self._fit(topical, vectors, sentence_words)
 
     @staticmethod
-    def _fit(pairs: list[tuple[dict[str, float], int, str]], vectors: np.ndarray | None) -> StanceModel | None:
+    def _fit(pairs: list[tuple[dict[str, float], int, str]], vectors: np.ndarray | None,
+             words: sparse.csr_matrix) -> StanceModel | None:
         if len({stance for _, _, stance in pairs}) < 2:
             return None
         features, rows, labels = zip(*pairs, strict=True)
-        return StanceModel(list(features), vectors[list(rows)] if vectors is not None else None, list(labels))
+        return StanceModel(list(features), vectors[list(rows)] if vectors is not None else None, list(labels),
+                           words[list(rows)])
+
+    def _words(self, texts: list[str]) -> list[sparse.csr_matrix | None]:
+        """Each sentence's TF-IDF row for the learned layer, a document at a time (one
+        sentence at a time costs 0.6 ms each); None without a learned layer."""
+        vectorizer = self._learned_layers["words"]
+        if vectorizer is None or not texts:
+            return [None] * len(texts)
+        matrix = vectorizer.transform(texts)
+        return [matrix[i] for i in range(len(texts))]
 
     def analyse(self, text: str, sections: Iterable[dict] = ()) -> list[AnalysedSentence]:
         segmented = self._segment(text, sections)
@@ -279,10 +296,11 @@ class Analyzer:
         sentences = []
         semantic = (self.semantic.probabilities(vectors, segmented.texts)
                     if self.semantic is not None and segmented.texts else [])
+        words = self._words(segmented.texts)
         for position, ((offset, doc, sent), vector) in enumerate(zip(segmented.spans, vectors, strict=True)):
             start = offset + sent.start_char
             section = segmented.headings.at(start)
-            stances = self._stances(doc, sent, vector)
+            stances = self._stances(doc, sent, vector, words[position])
             rule_found = {s.norm_id for s in stances}
             resembling: list[tuple[str, float]] = []
             if self.detection is not None:
@@ -295,7 +313,7 @@ class Analyzer:
             stances += self._section_stances(doc, sent, section, rule_found)
             if self.semantic is not None:
                 found = rule_found | {s.norm_id for s in stances}
-                stances += self._semantic_stances(doc, sent, vector, resembling, found)
+                stances += self._semantic_stances(doc, sent, vector, resembling, found, words[position])
             stances += implied_stances(stances)
             sentences.append(
                 AnalysedSentence(
@@ -327,7 +345,8 @@ class Analyzer:
         return stances
 
     def _semantic_stances(
-        self, doc, sent, vector: np.ndarray, resembling: list[tuple[str, float]], found: set[str]
+        self, doc, sent, vector: np.ndarray, resembling: list[tuple[str, float]], found: set[str],
+        words: sparse.csr_matrix | None = None,
     ) -> list[NormStance]:
         """Stances on the norms the sentence resembles that nothing else found.
 
@@ -341,7 +360,8 @@ class Analyzer:
             rule, features = self._topic_stance(doc, sent, norm_id)
             stance, confidence, method = rule.stance, rule.confidence, rule.method
             if self.topic_model is not None and not rule.decisive:
-                stance, confidence = self.topic_model.predict(features, vector if self.stance_vectors else None)
+                stance, confidence = self.topic_model.predict(
+                    features, vector if self.stance_vectors else None, words)
                 method = self.topic_model.method
             stances.append(NormStance(
                 norm_id=norm_id, stance=stance,
@@ -389,7 +409,8 @@ class Analyzer:
             self._headings[heading] = {span.label_ for span in heading_doc.spans["norms"]}
         return self._headings[heading]
 
-    def _stances(self, doc, sent, vector: np.ndarray | None = None) -> list[NormStance]:
+    def _stances(self, doc, sent, vector: np.ndarray | None = None,
+                 words: sparse.csr_matrix | None = None) -> list[NormStance]:
         found = []
         for norm, rule, features in self._mentions(doc, sent):
             stance, confidence, method = rule.stance, rule.confidence, rule.method
@@ -397,7 +418,7 @@ class Analyzer:
             # due diligence) is the most precise evidence there is; elsewhere the learned
             # layer weighs the generic cues better than fixed rules do.
             if self.model is not None and not rule.decisive:
-                stance, confidence = self.model.predict(features, vector if self.stance_vectors else None)
+                stance, confidence = self.model.predict(features, vector if self.stance_vectors else None, words)
                 method = self.model.method
                 if norm.id_.endswith("/bare"):  # as the rules do: a bare keyword is weaker evidence
                     confidence *= stance_rules.BARE_PATTERN_FACTOR

@@ -1,5 +1,6 @@
-"""The learned layer: logistic regression over the stance rules' cue features and,
-when an embedder is available, the sentence embedding.
+"""The learned layer: logistic regression over the stance rules' cue features, the
+TF-IDF of the sentence's words and word pairs and, when an embedder is available, the
+sentence embedding.
 
 Trained at start-up on nlp/data/labelled/train.jsonl (sentences written by the
 project; the held-out file is never read here), so no model file is shipped and
@@ -15,12 +16,14 @@ import json
 from pathlib import Path
 
 import numpy as np
+from scipy import sparse
 from sklearn.feature_extraction import DictVectorizer
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 
 TRAIN = Path(__file__).with_name("data") / "labelled" / "train.jsonl"
-METHOD = "rules+lr-v1"
-METHOD_WITH_EMBEDDINGS = "rules+lr+emb-v1"
+METHOD = "rules+lr-v2"  # v2: the sentence's words too
+METHOD_WITH_EMBEDDINGS = "rules+lr+emb-v2"
 # Chosen together by 5-fold CV on train (1,687 sentences, C 0.1-1 x weight 2.5-6): stance
 # macro-F1 0.778 at C 1 / weight 3, 0.783 here, in the middle of a plateau (0.780-0.785 for C
 # 0.2-0.5 with weight 4-5); more weight on the embedding wants more regularisation. Re-checked
@@ -28,6 +31,13 @@ METHOD_WITH_EMBEDDINGS = "rules+lr+emb-v1"
 VECTOR_WEIGHT = 4.0  # scale of the embedding next to the 0/1 cue features
 C_WITH_EMBEDDINGS = 0.3  # inverse regularisation strength of the logistic regression
 C = 1.0  # the same over the cue features alone (`--no-embed`; CV 0.705 against 0.695 at 0.3)
+# Scale of the TF-IDF word features next to the others: the words a stance is argued in
+# ("would open the door to", "merely", "nothing prevents") that no cue names. CV stance
+# macro-F1 on 2,772 lines, with embeddings (C 0.3), weights 0/1/2/4/6/8/12/16/24: 0.787,
+# 0.791, 0.804, 0.820, 0.826, 0.829, 0.824, 0.825, 0.822; cue features alone (C 1),
+# 0/1/2/4/6/8: 0.706, 0.777, 0.804, 0.819, 0.822, 0.823.
+WORD_WEIGHT = 8.0
+WORD_FEATURES = {"ngram_range": (1, 2), "min_df": 2, "sublinear_tf": True}
 # Stances that need a sign in the sentence, else the layer does not give them (unless the
 # rules did). A mention: that the norm is talked about rather than asserted (a reported
 # view, an open question, a topic such as "the question of", meeting procedure). Qualified:
@@ -41,19 +51,43 @@ NEEDS_EVIDENCE = {
 }
 
 
+def fit_words(texts: list[str]) -> TfidfVectorizer:
+    """The word features' vocabulary and weights, from the training sentences."""
+    return TfidfVectorizer(**WORD_FEATURES).fit(texts)
+
+
 class StanceModel:
     def __init__(
-        self, features: list[dict[str, float]], vectors: np.ndarray | None, labels: list[str]
+        self, features: list[dict[str, float]], vectors: np.ndarray | None, labels: list[str],
+        words: sparse.csr_matrix | None = None,
     ) -> None:
+        """`words`: the TF-IDF rows (fit_words) of the pairs' sentences, or None for none."""
         self.vectorizer = DictVectorizer(sparse=False).fit(features)
         self.uses_vectors = vectors is not None
+        self.uses_words = words is not None
         self.method = METHOD_WITH_EMBEDDINGS if self.uses_vectors else METHOD
         strength = C_WITH_EMBEDDINGS if self.uses_vectors else C
         self.classifier = LogisticRegression(C=strength, max_iter=3000, class_weight="balanced")
-        self.classifier.fit(self._matrix(features, vectors), labels)
+        dense = self._matrix(features, vectors)
+        if self.uses_words:
+            self.classifier.fit(sparse.hstack([sparse.csr_matrix(dense), WORD_WEIGHT * words], format="csr"),
+                                labels)
+        else:
+            self.classifier.fit(dense, labels)
+        # Split so one pair is scored in numpy: the dense features' weights and the words'.
+        self._dense_weights = self.classifier.coef_[:, :dense.shape[1]]
+        self._word_weights = self.classifier.coef_[:, dense.shape[1]:].T.copy()
 
-    def predict(self, features: dict[str, float], vector: np.ndarray | None = None) -> tuple[str, float]:
-        probabilities = linear_probabilities(self.classifier, self._row(features, vector))
+    def predict(
+        self, features: dict[str, float], vector: np.ndarray | None = None, words: sparse.csr_matrix | None = None
+    ) -> tuple[str, float]:
+        """`words`: the sentence's TF-IDF row (fit_words), when the model was trained with them."""
+        scores = self._dense_weights @ self._row(features, vector) + self.classifier.intercept_
+        if self.uses_words:
+            if words is None:
+                raise ValueError("this model was trained with the sentence's words: pass their TF-IDF row")
+            scores = scores + WORD_WEIGHT * (words @ self._word_weights).ravel()
+        probabilities = probabilities_from_scores(scores)
         for stance, evidence in NEEDS_EVIDENCE.items():
             if features.get(f"rule={stance}") != 1.0 and not any(features.get(key) for key in evidence):
                 probabilities = np.where(self.classifier.classes_ == stance, 0.0, probabilities)
@@ -83,14 +117,9 @@ class StanceModel:
         return np.hstack([cues, VECTOR_WEIGHT * vectors])
 
 
-def linear_probabilities(classifier: LogisticRegression, row: np.ndarray) -> np.ndarray:
-    """classifier.predict_proba for one row, in numpy: per-sentence calls spent most of
-    their time in sklearn's input validation."""
-    return probabilities_from_scores(classifier.coef_ @ row + classifier.intercept_)
-
-
 def probabilities_from_scores(scores: np.ndarray) -> np.ndarray:
-    """A logistic regression's class probabilities from its decision scores."""
+    """A logistic regression's class probabilities from its decision scores, in numpy:
+    per-sentence predict_proba calls spent most of their time in sklearn's input checks."""
     if len(scores) == 1:  # sklearn's binary case: one score, for the second class
         positive = 1 / (1 + np.exp(-scores[0]))
         return np.array([1 - positive, positive])
@@ -107,5 +136,6 @@ def training_fingerprint(path: Path = TRAIN) -> str:
     change to either makes `process` re-analyse what it had analysed."""
     if not path.exists():
         return "none"
-    settings = f"C={C};C_WITH_EMBEDDINGS={C_WITH_EMBEDDINGS};W={VECTOR_WEIGHT}"
+    settings = (f"C={C};C_WITH_EMBEDDINGS={C_WITH_EMBEDDINGS};W={VECTOR_WEIGHT};"
+                f"WORDS={WORD_WEIGHT},{sorted(WORD_FEATURES.items())}")
     return hashlib.sha256(path.read_bytes() + settings.encode()).hexdigest()[:8]

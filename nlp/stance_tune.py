@@ -3,8 +3,8 @@
     python -m nlp.stance_tune [--errors] [--no-embed] [--first N] [--embedder KIND]
 
 5 folds by line number (modulo 5, as nlp.semantic_tune). In each fold the learned
-layer (nlp.stance_model) is fitted as the analyzer fits it, over the cue features and
-(unless --no-embed) the sentence embedding: one model on the other folds' gold
+layer (nlp.stance_model) is fitted as the analyzer fits it, over the cue features, the
+sentence's words and (unless --no-embed) the sentence embedding: one model on the other folds' gold
 (sentence, norm) pairs that the rules detect, one (the semantic path's) on all their
 gold pairs; then they classify the held-back sentences.
 
@@ -28,13 +28,14 @@ from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import sparse
 from spacy.tokens import Span
 
 from nlp import stance as stance_rules
 from nlp.analyzer import Analyzer
 from nlp.embedder import DEFAULT_EMBEDDER, EMBEDDER_KINDS, Embedder, default_embedder
 from nlp.semantic_tune import FOLDS, f1, folds
-from nlp.stance_model import TRAIN, StanceModel, labelled_rows
+from nlp.stance_model import TRAIN, StanceModel, fit_words, labelled_rows
 
 STANCES = ("support", "oppose", "qualified", "mention")
 
@@ -78,24 +79,29 @@ def gold_pairs(analyzer: Analyzer, rows: list[dict]) -> list[Pair]:
     return pairs
 
 
-def cross_validate(pairs: list[Pair], row_count: int, vectors: np.ndarray | None) -> list[Prediction]:
+def cross_validate(pairs: list[Pair], texts: list[str], vectors: np.ndarray | None) -> list[Prediction]:
     """Out-of-fold stance of every pair (file order), from models fitted on the other folds,
     as the analyzer fits them: one on the detected pairs for the norms the rules find, one
-    on every pair seen as the semantic path sees it for the norms they miss."""
+    on every pair seen as the semantic path sees it for the norms they miss. The word
+    features' vocabulary is fitted on the other folds' sentences too."""
+    row_count = len(texts)
     predictions: dict[int, Prediction] = {}
     position = {id(pair): number for number, pair in enumerate(pairs)}
 
-    def fit(train: list[Pair], topic: bool) -> StanceModel:
+    def fit(train: list[Pair], topic: bool, words: sparse.csr_matrix) -> StanceModel:
         return StanceModel(
             [pair.topic_features if topic else pair.features for pair in train],
             vectors[[pair.row for pair in train]] if vectors is not None else None,
             [pair.gold for pair in train],
+            words[[pair.row for pair in train]],
         )
 
     for fitted, held in folds(row_count):
         fitted_rows, held_rows = set(fitted), set(held)
+        words = fit_words([texts[i] for i in fitted]).transform(texts)
         train = [pair for pair in pairs if pair.row in fitted_rows]
-        model, topic_model = fit([pair for pair in train if pair.detected], False), fit(train, True)
+        model = fit([pair for pair in train if pair.detected], False, words)
+        topic_model = fit(train, True, words)
         for pair in pairs:
             if pair.row not in held_rows:
                 continue
@@ -104,7 +110,7 @@ def cross_validate(pairs: list[Pair], row_count: int, vectors: np.ndarray | None
             else:
                 used = model if pair.detected else topic_model
                 vector = vectors[pair.row] if vectors is not None else None
-                stance, _ = used.predict(pair.features, vector)
+                stance, _ = used.predict(pair.features, vector, words[pair.row])
             predictions[position[id(pair)]] = Prediction(pair, stance)
     return [predictions[number] for number in range(len(pairs))]
 
@@ -175,7 +181,7 @@ def run(rows: list[dict], embedder: Embedder | None, first: int | None = None) -
     """Out-of-fold predictions for the pairs of the first `first` lines (all lines by default)."""
     pairs = gold_pairs(Analyzer(learned=False), rows)
     vectors = embedder.embed([row["text"] for row in rows]) if embedder is not None else None
-    predictions = cross_validate(pairs, len(rows), vectors)
+    predictions = cross_validate(pairs, [row["text"] for row in rows], vectors)
     return [p for p in predictions if first is None or p.pair.row < first]
 
 
@@ -191,7 +197,7 @@ def main() -> None:
     predictions = run(rows, embedder, args.first)
     scored = args.first if args.first is not None else len(rows)
     print(f"{FOLDS}-fold CV on {TRAIN.name}: {len(rows)} sentences, scored on the first {min(scored, len(rows))}; "
-          f"learned layer over cue features{' + ' + embedder.model_name + ' embeddings' if embedder else ''}")
+          f"learned layer over cue features + words{' + ' + embedder.model_name + ' embeddings' if embedder else ''}")
     print(report(predictions))
     if args.errors:
         print()

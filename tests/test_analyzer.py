@@ -127,7 +127,7 @@ def test_learned_layer_keeps_proposition_cues(learned, text, norm, stance):
 def test_learned_layer_decides_generic_cues_with_a_probability(learned):
     (sentence,) = learned.analyse("Kenya supports the Programme of Action as the permanent mechanism.")
     found = {f.norm_id: f for f in sentence.stances}["debate.programme-of-action"]
-    assert found.method == "rules+lr-v1"
+    assert found.method == "rules+lr-v2"
     assert found.stance == "support"
     assert 0.25 < found.confidence <= 1  # a probability over four classes
 
@@ -212,7 +212,7 @@ class _Fixed:
     def __init__(self, stance: str) -> None:
         self.stance = stance
 
-    def predict(self, features, vector=None):
+    def predict(self, features, vector=None, words=None):
         return self.stance, 0.9
 
 
@@ -241,15 +241,30 @@ def test_the_learned_layer_gives_mention_and_qualified_only_on_a_sign_of_them():
     assert stance != "mention" and 0 < confidence <= 1
 
 
+def test_the_learned_layer_reads_the_words_no_cue_names():
+    from nlp.stance_model import StanceModel, fit_words
+
+    texts = ["this would open the door to escalation", "open the door to reprisals, it would",
+             "this strengthens the shared rules", "the shared rules are strengthened by it"] * 3
+    labels = ["oppose", "oppose", "support", "support"] * 3
+    features = [{"clause=SUPPORT": 1.0}] * len(texts)  # the same cues: only the words differ
+    words = fit_words(texts)
+    model = StanceModel(features, None, labels, words.transform(texts))
+    sentence = words.transform(["a rule that would open the door to escalation"])
+    assert model.predict({"clause=SUPPORT": 1.0}, None, sentence)[0] == "oppose"
+    with pytest.raises(ValueError, match="words"):
+        model.predict({"clause=SUPPORT": 1.0})
+
+
 def test_a_norm_passes_its_stance_to_the_norm_it_is_part_of():
     from nlp.analyzer import NormStance, implications, implied_stances
     from nlp.detect import norm_families
 
     assert implications()["paris.8"] == ("gcsc.8",)
     assert all(set(targets) <= set(norm_families()) for targets in implications().values())
-    hack_back = NormStance("paris.8", "oppose", 0.7, "rules+lr-v1", "allowed", "semantic:paris.8")
+    hack_back = NormStance("paris.8", "oppose", 0.7, "rules+lr-v2", "allowed", "semantic:paris.8")
     (added,) = implied_stances([hack_back])
     assert (added.norm_id, added.stance, added.confidence, added.method) == (
-        "gcsc.8", "oppose", 0.7, "rules+lr-v1+implied")
+        "gcsc.8", "oppose", 0.7, "rules+lr-v2+implied")
     own = NormStance("gcsc.8", "support", 0.9, "rules-v1", None, "gcsc.8/hack-back")
     assert implied_stances([hack_back, own]) == []  # the sentence's own stance there stands

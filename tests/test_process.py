@@ -107,8 +107,8 @@ def test_analyzer_with_an_embedder_stores_its_vectors_once(db, fake_embedder):
     distinct = db.execute("select count(distinct text_sha256) from sentences").fetchone()[0]
     assert len(fake_embedder.calls) - calls_after_training == report.embedded == distinct < report.sentences
     methods = {row["method"] for row in db.query("select distinct method from stances")}
-    base = {"rules-v1", "rules-v1+section", "rules+lr+emb-v1"}
-    assert methods <= base | {m + "+semantic" for m in base} and "rules+lr+emb-v1" in methods
+    base = {"rules-v1", "rules-v1+section", "rules+lr+emb-v2"}
+    assert methods <= base | {m + "+semantic" for m in base} and "rules+lr+emb-v2" in methods
     before = db.conn.total_changes
     assert process(db, analyzer, fake_embedder).documents == 0
     assert db.conn.total_changes == before

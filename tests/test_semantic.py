@@ -10,7 +10,7 @@ from sklearn.linear_model import LogisticRegression
 
 from nlp.analyzer import Analyzer
 from nlp.semantic import NONE, SETTINGS, NormClassifier, SemanticMatcher, SemanticSettings, prototypes
-from nlp.stance_model import TRAIN, labelled_rows, linear_probabilities
+from nlp.stance_model import TRAIN, labelled_rows, probabilities_from_scores
 
 
 class StubMatcher:
@@ -136,10 +136,11 @@ def test_without_embedder_there_is_no_semantic_layer():
 
 
 @pytest.mark.parametrize("classes", [2, 4])
-def test_linear_probabilities_equal_sklearns(classes):
+def test_probabilities_from_scores_equal_sklearns(classes):
     rng = np.random.default_rng(7)
     features = rng.normal(size=(60, 5))
     labels = [f"c{i % classes}" for i in range(60)]
     classifier = LogisticRegression(max_iter=1000).fit(features, labels)
     for row in rng.normal(size=(10, 5)):
-        assert np.allclose(linear_probabilities(classifier, row), classifier.predict_proba(row[None, :])[0])
+        scores = classifier.coef_ @ row + classifier.intercept_
+        assert np.allclose(probabilities_from_scores(scores), classifier.predict_proba(row[None, :])[0])
