@@ -196,6 +196,7 @@ SHARE_SQL = """
 SELECT d.title, ds.norm_id, ds.stance, ds.confidence
 FROM ({query}) ds JOIN documents d ON d.id = ds.document_id
 """
+POLAR_FIRST_SHARES = ((0.6, 0.3), (0.6, 0.2))
 SHARES = ((0.5, 0.3), (0.6, 0.2), (0.6, 0.4), (0.6, 0.5), (0.7, 0.3), (0.0, 0.4))
 QUALIFIED_MIN = (0.0, 0.6, 0.8)
 Prediction = dict[tuple[str, str], tuple[str, float]]
@@ -241,6 +242,11 @@ def aggregations(conn: sqlite3.Connection) -> dict[str, tuple[str, Prediction]]:
             f"disagreeing share >= {share:.1f} of evidence >= {floor:.1f} -> qualified, "
             "else the most confident sentence",
             run(SHARE_SQL.format(query=document_stances_sql(floor, share))))
+    for floor, share in POLAR_FIRST_SHARES:
+        found[f"f{floor:.1f}-{share:.1f}"] = (
+            f"as e{floor:.1f}-{share:.1f}, but a support or oppose >= {floor:.1f} decides before a more "
+            "confident qualified sentence",
+            run(SHARE_SQL.format(query=document_stances_sql(floor, share, polar_first=True))))
     return found
 
 

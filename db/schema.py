@@ -204,8 +204,13 @@ MIXED_EVIDENCE_SHARE = 0.3
 # confident evidence, the document is qualified and the strongest of them is kept as
 # counter-evidence: "we accept X ..., but on Y we reserve our position". A share, not a
 # count, so one stray sentence in a long position paper does not turn it qualified.
-def document_stances_sql(floor: float = MIXED_EVIDENCE_FLOOR, share: float = MIXED_EVIDENCE_SHARE) -> str:
-    """The document_stances query with other settings (bench/eval_aggregation.py compares them)."""
+def document_stances_sql(floor: float = MIXED_EVIDENCE_FLOOR, share: float = MIXED_EVIDENCE_SHARE,
+                         polar_first: bool = False) -> str:
+    """The document_stances query with other settings (bench/eval_aggregation.py compares them).
+
+    `polar_first`: a confident support or oppose decides before a more confident qualified
+    sentence (which then weighs in the mixed-evidence test)."""
+    polar = f"(stance IN ('support', 'oppose') AND confidence >= {floor}) DESC, " if polar_first else ""
     return f"""
 WITH rows AS (
   SELECT st.document_id, st.state, st.norm_id, st.stance, st.confidence, st.sentence_id, s.position
@@ -218,7 +223,7 @@ decisive AS (
   SELECT * FROM (
     SELECT rows.*, row_number() OVER (
              PARTITION BY document_id, norm_id
-             ORDER BY stance <> 'mention' DESC, confidence DESC, position) AS rank
+             ORDER BY stance <> 'mention' DESC, {polar}confidence DESC, position) AS rank
     FROM rows
   ) WHERE rank = 1
 ),
