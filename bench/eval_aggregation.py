@@ -197,6 +197,7 @@ SELECT d.title, ds.norm_id, ds.stance, ds.confidence
 FROM ({query}) ds JOIN documents d ON d.id = ds.document_id
 """
 POLAR_FIRST_SHARES = ((0.6, 0.3), (0.6, 0.2))
+QUALIFIED_WEIGHTS = (0.0, 0.25, 1.0)
 SHARES = ((0.5, 0.3), (0.6, 0.2), (0.6, 0.4), (0.6, 0.5), (0.7, 0.3), (0.0, 0.4))
 QUALIFIED_MIN = (0.0, 0.6, 0.8)
 Prediction = dict[tuple[str, str], tuple[str, float]]
@@ -247,6 +248,10 @@ def aggregations(conn: sqlite3.Connection) -> dict[str, tuple[str, Prediction]]:
             f"as e{floor:.1f}-{share:.1f}, but a support or oppose >= {floor:.1f} decides before a more "
             "confident qualified sentence",
             run(SHARE_SQL.format(query=document_stances_sql(floor, share, polar_first=True))))
+    for weight in QUALIFIED_WEIGHTS:
+        found[f"g{weight:.2f}"] = (
+            f"as a, but a qualified sentence counts {weight:.2f} against a support or oppose",
+            run(SHARE_SQL.format(query=document_stances_sql(qualified_weight=weight))))
     return found
 
 

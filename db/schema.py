@@ -205,11 +205,12 @@ MIXED_EVIDENCE_SHARE = 0.3
 # counter-evidence: "we accept X ..., but on Y we reserve our position". A share, not a
 # count, so one stray sentence in a long position paper does not turn it qualified.
 def document_stances_sql(floor: float = MIXED_EVIDENCE_FLOOR, share: float = MIXED_EVIDENCE_SHARE,
-                         polar_first: bool = False) -> str:
+                         polar_first: bool = False, qualified_weight: float = 0.5) -> str:
     """The document_stances query with other settings (bench/eval_aggregation.py compares them).
 
     `polar_first`: a confident support or oppose decides before a more confident qualified
-    sentence (which then weighs in the mixed-evidence test)."""
+    sentence (which then weighs in the mixed-evidence test). `qualified_weight`: how much a
+    qualified sentence counts against a support or oppose in that test."""
     polar = f"(stance IN ('support', 'oppose') AND confidence >= {floor}) DESC, " if polar_first else ""
     return f"""
 WITH rows AS (
@@ -241,7 +242,7 @@ judged AS (
                   AND against > 0 AND against >= {share} * (support + oppose + qualified), 0) AS mixed
   FROM decisive
   LEFT JOIN (
-    SELECT weights.*, CASE d.stance WHEN 'support' THEN oppose ELSE support END + 0.5 * qualified AS against
+    SELECT weights.*, CASE d.stance WHEN 'support' THEN oppose ELSE support END + {qualified_weight} * qualified AS against
     FROM weights JOIN decisive d USING (document_id, norm_id)
   ) w USING (document_id, norm_id)
 ),
