@@ -268,3 +268,22 @@ def test_a_norm_passes_its_stance_to_the_norm_it_is_part_of():
         "gcsc.8", "oppose", 0.7, "rules+lr-v2+implied")
     own = NormStance("gcsc.8", "support", 0.9, "rules-v1", None, "gcsc.8/hack-back")
     assert implied_stances([hack_back, own]) == []  # the sentence's own stance there stands
+
+
+def test_affirming_the_principle_of_sovereignty_leaves_the_rule_question_open(learned):
+    # Both camps of the stand-alone-rule debate say that sovereignty applies online
+    # (labelling convention, nlp/data/labelled/README.md): qualified, not support.
+    principle = "Every State's sovereignty remains fully applicable when governments act through computer networks."
+    assert stances(learned, principle)["law.sovereignty-rule"] == "qualified"
+    rule = ("Every State's sovereignty remains fully applicable, and a remote operation that disables "
+            "its ministries' servers violates that sovereignty even without coercion.")
+    assert stances(learned, rule)["law.sovereignty-rule"] == "support"
+
+
+def test_a_principle_cue_is_a_sign_of_qualified_for_the_learned_layer():
+    from nlp.stance_model import StanceModel
+
+    features = [{"word=a": 1.0}, {"word=c": 1.0}] * 5
+    model = StanceModel(features, None, ["support", "qualified"] * 5)
+    assert model.predict({"word=c": 1.0})[0] == "support"  # no sign: qualified is ruled out
+    assert model.predict({"word=c": 1.0, "sentence=PRINCIPLE": 1.0})[0] == "qualified"
