@@ -43,7 +43,7 @@ from nlp.rules import (
     ruler_patterns,
 )
 
-NLP_VERSION = "0.4"  # 0.4: a norm's `implies` in norms.yml adds the implied norm
+NLP_VERSION = "0.5"  # 0.5: a PRINCIPLE cue is a sign of qualified for the learned layer
 SECTION_HINT_FACTOR = 0.7  # a heading is weaker evidence of the topic than the sentence's own words
 SEMANTIC_FACTOR = 0.7  # so is a resemblance to the norm's prototypes (nlp.semantic)
 _PARAGRAPH_BREAK = re.compile(r"\n\s*\n")
