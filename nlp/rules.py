@@ -25,8 +25,8 @@ class CueRule:
     # NEGATION, HEDGE, CONDITION, CONTRAST, REPORTED, UNDECIDED ("deserves further study"),
     # LEANING ("we are inclined to the view", "we do not exclude": tentative support),
     # RHETORICAL ("why should", "how could", "really" in a question: asked to deny),
-    # PRINCIPLE (scoped: the general principle a contested proposition is about, "the
-    # principle of sovereignty applies": affirming it alone leaves the proposition open),
+    # PRINCIPLE (scoped: the principle a contested proposition is about is named, as
+    # "sovereignty" for law.sovereignty-rule; affirming it alone leaves the proposition open),
     # SUPPORT, OPPOSE, QUALIFIED, PSEUDO (looks like a negation but is not: "whether or not",
     # or the wording of a norm that is itself a prohibition: "must not knowingly allow").
     label: str
