@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from nlp.analyzer import Analyzer, default_analyzer
 from nlp.detect import (
     FEATURES,
     SETTINGS,
+    Candidate,
     DetectSettings,
     RuleHit,
     candidates,
@@ -83,7 +85,16 @@ def test_stored_decision_is_sane_and_matches_the_features():
     families = {f"family={family}" for family in norm_families().values()}
     # stale weights (a feature renamed or added without re-running the tuner) would fail here
     assert set(FEATURES) <= set(stored.weights) <= set(FEATURES) | families
-    assert stored.weights["probability"] > 0 and stored.weights["rule"] > 0  # both are evidence
+    # both are evidence: a match of the norm's own wording, and resemblance, each raise the keep
+    # probability (the weight of "rule" alone may be negative: "rule_probability" and
+    # "rule_patterns_matched" share its part)
+    for resemblance in (0.1, 0.5):
+        alone = Candidate("law.applies", "international-law", resemblance, 1, 0.1, 0.2, None, 0)
+        matched = replace(alone, rule=RuleHit("law.applies/own-wording", True, 1), rule_norms=1)
+        assert stored.keep_probability(matched) > stored.keep_probability(alone)
+        for candidate in (alone, matched):
+            more_alike = replace(candidate, probability=resemblance + 0.3)
+            assert stored.keep_probability(more_alike) > stored.keep_probability(candidate)
     assert "train.jsonl" in data["chosen_by"]
     cv, before = data["cv_detection"], data["cv_rules_and_semantic"]
     assert cv["f1"] > before["f1"] and cv["f1"] > data["cv_rules_only"]["f1"]
