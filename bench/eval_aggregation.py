@@ -196,9 +196,9 @@ SHARE_SQL = """
 SELECT d.title, ds.norm_id, ds.stance, ds.confidence
 FROM ({query}) ds JOIN documents d ON d.id = ds.document_id
 """
-POLAR_FIRST_SHARES = ((0.6, 0.3), (0.6, 0.2))
+POLAR_FIRST_SHARES = ((0.6, 0.5), (0.6, 0.3))
 QUALIFIED_WEIGHTS = (0.0, 0.25, 1.0)
-SHARES = ((0.5, 0.3), (0.6, 0.2), (0.6, 0.4), (0.6, 0.5), (0.7, 0.3), (0.0, 0.4))
+SHARES = ((0.5, 0.5), (0.7, 0.5), (0.6, 0.2), (0.6, 0.3), (0.6, 0.4), (0.6, 0.6), (0.0, 0.5))
 QUALIFIED_MIN = (0.0, 0.6, 0.8)
 Prediction = dict[tuple[str, str], tuple[str, float]]
 

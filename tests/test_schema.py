@@ -129,7 +129,8 @@ def test_mixed_evidence_makes_a_document_qualified_with_counter_evidence(db):
     insert_document(db, paper)
     evidence = add_stance(db, paper, 0, "law.sovereignty-rule", "support", 0.9)
     counter = add_stance(db, paper, 1, "law.sovereignty-rule", "oppose", 0.8)
-    add_stance(db, paper, 2, "law.sovereignty-rule", "oppose", 0.5)  # too unsure to count
+    add_stance(db, paper, 2, "law.sovereignty-rule", "oppose", 0.7)  # 1.5 of 2.4 disagrees: at least half
+    add_stance(db, paper, 3, "law.sovereignty-rule", "oppose", 0.5)  # too unsure to count
     (row,) = db.query("select * from document_stances")
     assert (row["stance"], row["evidence_sentence_id"], row["counter_evidence_sentence_id"]) == (
         "qualified", evidence, counter)

@@ -50,7 +50,12 @@ def published(tmp_path_factory) -> Path:
     later = json.dumps({"text": "Norway now calls for a new legally binding instrument on cyberspace.",
                         "state": "NOR", "date": "2024-04-01", "title": "Norway 2024",
                         "provenance": "synthetic-sample"})
-    insert_documents(db, [parse_line(text, folder) for text in (line, untitled, formula, earlier, later)])
+    # Mixed evidence the rules decide by proposition cues: one sentence against, two for.
+    mixed = json.dumps({"text": "For most purposes, Uruguay sees no need for a new treaty. It also notes gaps in "
+                        "the law on ransomware, which a new treaty should close. Uruguay therefore considers "
+                        "that these gaps call for a new treaty.", "state": "URY", "date": "2023-09-01",
+                        "title": "Uruguay on a treaty", "provenance": "synthetic-sample"})
+    insert_documents(db, [parse_line(text, folder) for text in (line, untitled, formula, earlier, later, mixed)])
     process(db, Analyzer(), FakeEmbedder())
     db.close()
     return publish(folder / "work.db", folder / "normwatch.db", built_at="2026-12-01T00:00:00Z")
