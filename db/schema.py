@@ -212,8 +212,8 @@ MIXED_EVIDENCE_SHARE = 0.5
 # that takes a position (a bare mention only when none does). If confident sentences of the
 # other polarity (qualified ones at half weight) carry at least MIXED_EVIDENCE_SHARE of the
 # confident evidence, the document is qualified and the strongest of them is kept as
-# counter-evidence: "we accept X ..., but on Y we reserve our position". A share, not a
-# count, so one stray sentence in a long position paper does not turn it qualified.
+# counter-evidence: a statement that argues both ways. A share, not a count, so one stray
+# sentence in a long position paper does not turn it qualified.
 def document_stances_sql(floor: float = MIXED_EVIDENCE_FLOOR, share: float = MIXED_EVIDENCE_SHARE,
                          polar_first: bool = False, qualified_weight: float = 0.5) -> str:
     """The document_stances query with other settings (bench/eval_aggregation.py compares them).

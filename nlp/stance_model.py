@@ -42,12 +42,13 @@ WORD_FEATURES = {"ngram_range": (1, 2), "min_df": 2, "sublinear_tf": True}
 # rules did). A mention: that the norm is talked about rather than asserted (a reported
 # view, an open question, a topic such as "the question of", meeting procedure). Qualified:
 # a hedge, condition, contrast, open question or a modal of possibility in the clause
-# ("could reach the threshold"), or the naming of the principle a contested proposition is
-# about (PRINCIPLE: "sovereignty applies in cyberspace" leaves open whether it is a rule).
-# For that sign, CV on 3,024 lines: 0.822 with four cues for affirming phrases ("sovereignty
-# ... applies", "cornerstone", "sovereign equality"), 0.829 with "sovereignty" alone, 0.830
-# with both; the one cue is kept. Measured: CV on train, qualified precision 0.76 -> 0.81,
+# ("could reach the threshold"). Measured: CV on train, qualified precision 0.76 -> 0.81,
 # recall 0.77 -> 0.75, macro-F1 0.773 -> 0.776; passages.jsonl, 0.616 -> 0.602 (noise either way).
+# Also the naming of the principle a contested proposition is about (PRINCIPLE: "sovereignty
+# applies in cyberspace" leaves open whether it is a rule): CV macro-F1 on 2,904 lines 0.815
+# without that sign and 0.823 with four cues for affirming phrases ("sovereignty ...
+# applies", "cornerstone", "sovereign equality"); on 3,024 lines those four 0.822, the word
+# "sovereignty" alone 0.829, both 0.830; the one cue is kept.
 NEEDS_EVIDENCE = {
     "mention": ("sentence=REPORTED", "sentence=UNDECIDED", "sentence=TOPIC", "sentence=PROCEDURAL"),
     "qualified": ("sentence=HEDGE", "sentence=CONDITION", "sentence=CONTRAST", "sentence=QUALIFIED",
