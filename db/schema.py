@@ -213,7 +213,8 @@ MIXED_EVIDENCE_SHARE = 0.5
 # other polarity (qualified ones at half weight) carry at least MIXED_EVIDENCE_SHARE of the
 # confident evidence, the document is qualified and the strongest of them is kept as
 # counter-evidence: a statement that argues both ways. A share, not a count, so one stray
-# sentence in a long position paper does not turn it qualified.
+# sentence in a long position paper does not turn it qualified. (At share 0.5 the qualified
+# sentences' half weight cancels out: the other polarity must weigh as much as the decisive one's.)
 def document_stances_sql(floor: float = MIXED_EVIDENCE_FLOOR, share: float = MIXED_EVIDENCE_SHARE,
                          polar_first: bool = False, qualified_weight: float = 0.5) -> str:
     """The document_stances query with other settings (bench/eval_aggregation.py compares them).
