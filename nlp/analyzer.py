@@ -167,28 +167,29 @@ class Analyzer:
         semantic layer) the one for norms found by resemblance, fitted on every gold
         pair seen as that path sees it: a zero-width topic at the sentence start."""
         vectors = self._fitting_embedder.embed([row["text"] for row in rows]) if self.stance_vectors else None
-        mentioned: list[tuple[dict[str, float], int, str]] = []
-        topical: list[tuple[dict[str, float], int, str]] = []
+        mentioned: list[tuple[dict[str, float], int, str, str]] = []
+        topical: list[tuple[dict[str, float], int, str, str]] = []
         for index, row in enumerate(rows):
             found = self._features_by_norm(row["text"])
             if self.semantic is not None:
                 doc, sent = self._first_sentence(row["text"])
             for norm, stance in row["labels"].items():
                 if norm in found:
-                    mentioned.append((found[norm], index, stance))
+                    mentioned.append((found[norm], index, norm, stance))
                 if self.semantic is not None:
-                    topical.append((self._topic_stance(doc, sent, norm)[1], index, stance))
+                    topical.append((self._topic_stance(doc, sent, norm)[1], index, norm, stance))
         sentence_words = words.transform([row["text"] for row in rows])
         return self._fit(mentioned, vectors, sentence_words), self._fit(topical, vectors, sentence_words)
 
     @staticmethod
-    def _fit(pairs: list[tuple[dict[str, float], int, str]], vectors: np.ndarray | None,
+    def _fit(pairs: list[tuple[dict[str, float], int, str, str]], vectors: np.ndarray | None,
              words: sparse.csr_matrix) -> StanceModel | None:
-        if len({stance for _, _, stance in pairs}) < 2:
+        """`pairs`: (cue features, training line, norm id, gold stance)."""
+        if len({stance for *_, stance in pairs}) < 2:
             return None
-        features, rows, labels = zip(*pairs, strict=True)
+        features, rows, norms, labels = zip(*pairs, strict=True)
         return StanceModel(list(features), vectors[list(rows)] if vectors is not None else None, list(labels),
-                           words[list(rows)])
+                           words[list(rows)], list(norms))
 
     def _words(self, texts: list[str]) -> list[sparse.csr_matrix | None]:
         """Each sentence's TF-IDF row for the learned layer, a document at a time (one
@@ -361,7 +362,7 @@ class Analyzer:
             stance, confidence, method = rule.stance, rule.confidence, rule.method
             if self.topic_model is not None and not rule.decisive:
                 stance, confidence = self.topic_model.predict(
-                    features, vector if self.stance_vectors else None, words)
+                    features, vector if self.stance_vectors else None, words, norm_id)
                 method = self.topic_model.method
             stances.append(NormStance(
                 norm_id=norm_id, stance=stance,
@@ -418,7 +419,8 @@ class Analyzer:
             # due diligence) is the most precise evidence there is; elsewhere the learned
             # layer weighs the generic cues better than fixed rules do.
             if self.model is not None and not rule.decisive:
-                stance, confidence = self.model.predict(features, vector if self.stance_vectors else None, words)
+                stance, confidence = self.model.predict(features, vector if self.stance_vectors else None, words,
+                                                       norm.label_)
                 method = self.model.method
                 if norm.id_.endswith("/bare"):  # as the rules do: a bare keyword is weaker evidence
                     confidence *= stance_rules.BARE_PATTERN_FACTOR

@@ -94,6 +94,7 @@ def cross_validate(pairs: list[Pair], texts: list[str], vectors: np.ndarray | No
             vectors[[pair.row for pair in train]] if vectors is not None else None,
             [pair.gold for pair in train],
             words[[pair.row for pair in train]],
+            [pair.norm for pair in train],
         )
 
     for fitted, held in folds(row_count):
@@ -110,7 +111,7 @@ def cross_validate(pairs: list[Pair], texts: list[str], vectors: np.ndarray | No
             else:
                 used = model if pair.detected else topic_model
                 vector = vectors[pair.row] if vectors is not None else None
-                stance, _ = used.predict(pair.features, vector, words[pair.row])
+                stance, _ = used.predict(pair.features, vector, words[pair.row], pair.norm)
             predictions[position[id(pair)]] = Prediction(pair, stance)
     return [predictions[number] for number in range(len(pairs))]
 

@@ -256,6 +256,24 @@ def test_the_learned_layer_reads_the_words_no_cue_names():
         model.predict({"clause=SUPPORT": 1.0})
 
 
+def test_the_learned_layer_reads_a_word_by_the_norm_it_is_about():
+    from nlp.stance_model import StanceModel, fit_words
+
+    # "Voluntary" opposes binding due diligence and endorses the voluntary norm 13(c): the
+    # same sentence, the same cues, opposite gold stances by norm.
+    sentences = ["due diligence is a voluntary commitment", "a voluntary undertaking on due diligence"]
+    texts = [text for text in sentences for _ in range(2)] * 6
+    norms = ["law.due-diligence-binding", "un13c"] * 12
+    labels = ["oppose", "support"] * 12
+    words = fit_words(texts)
+    model = StanceModel([{"clause=SUPPORT": 1.0}] * len(texts), None, labels, words.transform(texts), norms)
+    sentence = words.transform(["due diligence remains a voluntary commitment"])
+    assert model.predict({"clause=SUPPORT": 1.0}, None, sentence, "law.due-diligence-binding")[0] == "oppose"
+    assert model.predict({"clause=SUPPORT": 1.0}, None, sentence, "un13c")[0] == "support"
+    stance, confidence = model.predict({"clause=SUPPORT": 1.0}, None, sentence, "gcsc.1")  # not in training
+    assert stance in labels and 0 < confidence < 1
+
+
 def test_a_norm_passes_its_stance_to_the_norm_it_is_part_of():
     from nlp.analyzer import NormStance, implications, implied_stances
     from nlp.detect import norm_families
