@@ -41,3 +41,13 @@ def test_process_stores_real_vectors(tmp_path, embedder):
     rows = list(db.query("select model, vector from embeddings"))
     assert {row["model"] for row in rows} == {MODEL_NAME}
     assert all(from_blob(row["vector"]).shape == (384,) for row in rows)
+
+
+def test_workers_return_each_text_its_own_vector(embedder):
+    # Lengths out of order and more texts than a batch: the split sorts them by length.
+    texts = [f"{'A much longer sentence about sovereignty in cyberspace. ' * (i % 5)}Text number {i}."
+             for i in range(3 * embedder.batch_size + 7)]
+    assert embedder.workers > 1 or pytest.skip("one core: no split")
+    together = embedder.embed(texts)
+    alone = np.vstack([embedder.embed([text]) for text in texts[:: embedder.batch_size // 4]])
+    assert np.allclose(together[:: embedder.batch_size // 4], alone, atol=1e-5)
