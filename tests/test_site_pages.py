@@ -47,7 +47,8 @@ def published(tmp_path_factory) -> Path:
     earlier = json.dumps({"text": "Norway considers that existing international law is sufficient and that "
                           "there is no need for a new treaty.", "state": "NOR", "date": "2019-04-01",
                           "title": "Norway 2019", "provenance": "synthetic-sample"})
-    later = json.dumps({"text": "Norway now calls for a new legally binding instrument on cyberspace.",
+    later = json.dumps({"text": "Norway now sees gaps in the law that only a new legally binding instrument "
+                        "can close.",
                         "state": "NOR", "date": "2024-04-01", "title": "Norway 2024",
                         "provenance": "synthetic-sample"})
     # Mixed evidence the rules decide by proposition cues: one sentence against, two for.
